@@ -1,0 +1,407 @@
+#include "app.hpp"
+
+#include <getopt.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include "arp.hpp"
+#include "stats.hpp"
+
+namespace lb {
+
+namespace {
+
+volatile std::sig_atomic_t g_quit = 0;
+volatile std::sig_atomic_t g_print_stats = 0;
+
+void on_signal(int sig) {
+  if (sig == SIGUSR1) g_print_stats = 1;
+  else g_quit = 1;
+}
+
+uint64_t now_ms() { return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000); }
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = [] {
+    auto l = spdlog::default_logger()->clone("lbdp");
+    return l;
+  }();
+  return logger;
+}
+
+[[noreturn]] void usage(const char* prog, const char* error) {
+  if (error) std::fprintf(stderr, "%s: %s\n", prog, error);
+  std::fprintf(stderr,
+               "usage: %s [EAL options] -- -c FILE [--idle-exit MS] [--duration S]\n"
+               "       %s --check-config FILE\n"
+               "  -c, --config FILE   dataplane configuration (TOML, docs/configuration.md)\n"
+               "  --idle-exit MS      exit once no packet has arrived for MS ms (pcap replay)\n"
+               "  --duration S        exit after S seconds\n"
+               "  --check-config FILE validate FILE, print its errors, exit (no EAL needed)\n",
+               prog, prog);
+  std::exit(2);
+}
+
+uint32_t parse_number(const char* prog, const char* text, const char* what) {
+  char* end = nullptr;
+  unsigned long v = std::strtoul(text, &end, 10);
+  if (!*text || *end || v > 0xffffffffu) usage(prog, (std::string(what) + " needs a number").c_str());
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  static const option longopts[] = {{"config", required_argument, nullptr, 'c'},
+                                    {"idle-exit", required_argument, nullptr, 'I'},
+                                    {"duration", required_argument, nullptr, 'D'},
+                                    {"help", no_argument, nullptr, 'h'},
+                                    {nullptr, 0, nullptr, 0}};
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "c:h", longopts, nullptr)) != -1) {
+    switch (c) {
+      case 'c': o.config_path = optarg; break;
+      case 'I': o.idle_exit_ms = parse_number(argv[0], optarg, "--idle-exit"); break;
+      case 'D': o.duration_s = parse_number(argv[0], optarg, "--duration"); break;
+      case 'h': usage(argv[0], nullptr);
+      default: usage(argv[0], "unknown option");
+    }
+  }
+  if (optind != argc) usage(argv[0], "unexpected argument");
+  if (o.config_path.empty()) usage(argv[0], "-c FILE is required");
+  return o;
+}
+
+const App::Step App::kSteps[] = {
+    {"config", &App::init_config, &App::noop},
+    {"mbuf pool", &App::init_mempool, &App::fini_mempool},
+    {"ports", &App::init_ports, &App::fini_ports},
+    {"shared state", &App::init_shared, &App::fini_shared},
+    {"snapshot", &App::init_snapshot, &App::fini_snapshot},
+    {"workers", &App::init_workers, &App::fini_workers},
+    {"launch", &App::launch_workers, &App::stop_workers},
+};
+
+bool App::start() {
+  for (const Step& step : kSteps) {
+    if (!(this->*step.init)()) {
+      log()->error("start-up failed at step '{}'", step.name);
+      return false;
+    }
+    ++steps_done_;
+  }
+  return true;
+}
+
+App::~App() {
+  while (steps_done_ > 0) {
+    --steps_done_;
+    (this->*kSteps[steps_done_].fini)();
+  }
+}
+
+bool App::init_config() {
+  ConfigResult r = load_config(options_.config_path);
+  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.c_str());
+  if (!r.config) return false;
+  config_ = std::move(*r.config);
+  unsigned workers = rte_lcore_count() - 1;
+  if (workers == 0 || workers > kMaxWorkers) {
+    log()->error("need 2 to {} lcores (one main, the rest workers); EAL gave {} (use -l or --lcores)",
+                 kMaxWorkers + 1, rte_lcore_count());
+    return false;
+  }
+  return true;
+}
+
+bool App::init_mempool() {
+  pool_ = rte_pktmbuf_pool_create("lbdp_mbufs", config_.dataplane.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                  static_cast<int>(rte_socket_id()));
+  if (!pool_) log()->error("cannot create mbuf pool of {} mbufs: {}", config_.dataplane.mbufs, rte_strerror(rte_errno));
+  return pool_ != nullptr;
+}
+
+void App::fini_mempool() { rte_mempool_free(pool_); }
+
+bool App::init_ports() {
+  const uint16_t workers = static_cast<uint16_t>(rte_lcore_count() - 1);
+  const auto& dp = config_.dataplane;
+  for (const PortConfig& pc : config_.ports) {
+    uint16_t id;
+    if (rte_eth_dev_get_port_by_name(pc.device.c_str(), &id) != 0) {
+      log()->error("{}:{}: port '{}': DPDK device '{}' not found (give it to EAL with --vdev or -a)",
+                   config_.source, pc.line, pc.name, pc.device);
+      return false;
+    }
+    rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(id, &info) != 0) return false;
+    uint16_t rxq = std::min<uint16_t>(workers, info.max_rx_queues);
+    if (info.max_tx_queues < workers) {
+      log()->error("port '{}' ({}) has {} TX queues; {} workers need one each (af_packet: add qpairs={}; "
+                   "pcap: one tx_pcap per worker)",
+                   pc.name, pc.device, info.max_tx_queues, workers, workers);
+      return false;
+    }
+    rte_eth_conf conf{};
+    if (rxq > 1 && info.flow_type_rss_offloads) {
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+    }
+    bool rx_csum = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    if (rx_csum) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    int rc = rte_eth_dev_configure(id, rxq, workers, &conf);
+    if (rc != 0) {
+      log()->error("port '{}': configure failed: {}", pc.name, rte_strerror(-rc));
+      return false;
+    }
+    uint16_t nb_rxd = dp.rx_descriptors, nb_txd = dp.tx_descriptors;
+    rte_eth_dev_adjust_nb_rx_tx_desc(id, &nb_rxd, &nb_txd);
+    for (uint16_t q = 0; q < rxq; ++q)
+      if ((rc = rte_eth_rx_queue_setup(id, q, nb_rxd, rte_eth_dev_socket_id(id), nullptr, pool_)) != 0) {
+        log()->error("port '{}': rx queue {} setup failed: {}", pc.name, q, rte_strerror(-rc));
+        return false;
+      }
+    for (uint16_t q = 0; q < workers; ++q)
+      if ((rc = rte_eth_tx_queue_setup(id, q, nb_txd, rte_eth_dev_socket_id(id), nullptr)) != 0) {
+        log()->error("port '{}': tx queue {} setup failed: {}", pc.name, q, rte_strerror(-rc));
+        return false;
+      }
+    dpdk_ports_.push_back(id);
+    port_rx_queues_.push_back(rxq);
+    port_started_.push_back(false);
+    if ((rc = rte_eth_dev_start(id)) != 0) {
+      log()->error("port '{}': start failed: {}", pc.name, rte_strerror(-rc));
+      return false;
+    }
+    port_started_.back() = true;
+    rte_ether_addr mac;
+    rte_eth_macaddr_get(id, &mac);
+    Mac m;
+    std::copy(std::begin(mac.addr_bytes), std::end(mac.addr_bytes), m.bytes.begin());
+    port_macs_.push_back(m.pack());
+    log()->info("port '{}' = dpdk port {} ({}), mac {}, {} rx / {} tx queues, {} {}", pc.name, id, pc.device,
+                to_string(m), rxq, workers, to_string(pc.address.addr), rx_csum ? "(rx ip checksum offload)" : "");
+  }
+  return true;
+}
+
+void App::fini_ports() {
+  for (size_t i = 0; i < dpdk_ports_.size(); ++i) {
+    if (port_started_[i]) rte_eth_dev_stop(dpdk_ports_[i]);
+    rte_eth_dev_close(dpdk_ports_[i]);  // also flushes pcap writers
+  }
+}
+
+bool App::init_shared() {
+  shared_ = new DataplaneShared();
+  shared_->workers = static_cast<uint16_t>(rte_lcore_count() - 1);
+  shared_->burst = config_.dataplane.burst;
+  shared_->idle_sleep_us = config_.dataplane.idle_sleep_us;
+  size_t qsbr_size = rte_rcu_qsbr_get_memsize(shared_->workers);
+  shared_->qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("lbdp_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+  if (!shared_->qsbr || rte_rcu_qsbr_init(shared_->qsbr, shared_->workers) != 0) {
+    log()->error("cannot set up RCU");
+    return false;
+  }
+  neighbour_macs_ = new NeighbourMacs();
+  for (auto& s : neighbour_macs_->slot) s.store(0);
+  shared_->neighbour_macs = neighbour_macs_;
+  neighbours_ = std::make_unique<NeighbourTable>(neighbour_macs_, config_.dataplane.neighbour_lifetime_s * 1000);
+  for (const NeighbourConfig& n : config_.neighbours) {
+    auto route = route_to(config_, n.address, true);
+    if (!route || route->next_hop != n.address) {
+      log()->error("{}:{}: neighbour {} is on no port's subnet", config_.source, n.line, to_string(n.address));
+      return false;
+    }
+    neighbours_->add_static(n.address, route->port_index, n.mac);
+  }
+  return true;
+}
+
+void App::fini_shared() {
+  if (shared_) rte_free(shared_->qsbr);
+  delete shared_;
+  delete neighbour_macs_;
+  shared_ = nullptr;
+}
+
+bool App::init_snapshot() {
+  try {
+    auto snap = build_snapshot(config_, shared_->workers, dpdk_ports_, port_macs_, *neighbours_, 1);
+    shared_->snapshot.store(snap.release(), std::memory_order_release);
+  } catch (const std::exception& e) {
+    log()->error("building the configuration snapshot: {}", e.what());
+    return false;
+  }
+  return true;
+}
+
+void App::fini_snapshot() { delete shared_->snapshot.exchange(nullptr); }
+
+bool App::init_workers() {
+  const uint16_t n = shared_->workers;
+  const auto& dp = config_.dataplane;
+  FlowTable::Timeouts timeouts{dp.syn_timeout_s * 1000, dp.established_timeout_s * 1000,
+                               dp.closing_timeout_s * 1000};
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
+  for (uint16_t w = 0; w < n; ++w) {
+    int socket = static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[w]));
+    auto* wk = static_cast<Worker*>(rte_zmalloc_socket("lbdp_worker", sizeof(Worker), 64, socket));
+    if (!wk) return false;
+    new (wk) Worker();
+    workers_.push_back(wk);
+    shared_->worker[w] = wk;
+    wk->index = w;
+    wk->shared = shared_;
+    wk->tx_queue = w;
+    for (size_t p = 0; p < dpdk_ports_.size(); ++p)
+      if (w < port_rx_queues_[p]) wk->rx[wk->rx_count++] = Worker::RxQueue{dpdk_ports_[p], w};
+    void* mem = rte_malloc_socket("lbdp_flows", FlowTable::memory_bytes(dp.flows_per_worker), 64, socket);
+    void* table = rte_malloc_socket("lbdp_flow_table", sizeof(FlowTable), 64, socket);
+    wk->backends = static_cast<BackendCounters*>(
+        rte_zmalloc_socket("lbdp_backend_counters", sizeof(BackendCounters) * kMaxBackends, 64, socket));
+    if (!mem || !table || !wk->backends) {
+      log()->error("cannot allocate the flow table of worker {} ({} flows, {} MiB); lower flows_per_worker or "
+                   "reserve more hugepages",
+                   w, dp.flows_per_worker, FlowTable::memory_bytes(dp.flows_per_worker) >> 20);
+      rte_free(mem);
+      rte_free(table);
+      return false;
+    }
+    wk->flows = new (table) FlowTable(mem, dp.flows_per_worker, timeouts, worker_flow_remove_hook(), wk);
+    char name[RTE_RING_NAMESIZE];
+    std::snprintf(name, sizeof name, "lbdp_slow_%u", w);
+    wk->slowpath_out = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!wk->slowpath_out) return false;
+    rings_.push_back(wk->slowpath_out);
+  }
+  for (uint16_t from = 0; from < n && n > 1; ++from)
+    for (uint16_t to = 0; to < n; ++to) {
+      if (from == to) continue;
+      char name[RTE_RING_NAMESIZE];
+      std::snprintf(name, sizeof name, "lbdp_ho_%u_%u", from, to);
+      rte_ring* r = rte_ring_create(name, 4096, rte_lcore_to_socket_id(worker_lcores_[to]),
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!r) return false;
+      rings_.push_back(r);
+      workers_[from]->handoff_out[to] = r;
+      workers_[to]->handoff_in[from] = r;
+    }
+  control_tx_ = rte_ring_create("lbdp_control_tx", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (!control_tx_) return false;
+  rings_.push_back(control_tx_);
+  workers_[0]->control_tx = control_tx_;
+  log()->info("{} worker lcore(s), {} flows each ({} bytes per flow, {} MiB per table)", n, dp.flows_per_worker,
+              FlowTable::memory_bytes(dp.flows_per_worker) / dp.flows_per_worker,
+              FlowTable::memory_bytes(dp.flows_per_worker) >> 20);
+  return true;
+}
+
+void App::fini_workers() {
+  for (rte_ring* r : rings_) {
+    void* m;
+    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    rte_ring_free(r);
+  }
+  for (Worker* wk : workers_) {
+    if (wk->flows) {
+      // The entries' memory starts at the table's first flow.
+      void* mem = const_cast<Flow*>(&wk->flows->entry(0));
+      wk->flows->~FlowTable();
+      rte_free(mem);
+      rte_free(wk->flows);
+    }
+    rte_free(wk->backends);
+    wk->~Worker();
+    rte_free(wk);
+  }
+}
+
+bool App::launch_workers() {
+  for (size_t w = 0; w < workers_.size(); ++w)
+    if (rte_eal_remote_launch(Worker::main_loop, workers_[w], worker_lcores_[w]) != 0) return false;
+  launched_ = true;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGUSR1, on_signal);
+  log()->info("forwarding: {} VIP(s); SIGUSR1 prints statistics", config_.vips.size());
+  return true;
+}
+
+// Stops RX, lets every worker finish what is in its hand-off rings and TX buffers
+// (three more passes each), then ends the loops.
+void App::stop_workers() {
+  if (!launched_) return;
+  shared_->stop_rx.store(true);
+  std::vector<uint64_t> seen;
+  for (Worker* wk : workers_) seen.push_back(wk->iterations.load());
+  uint64_t deadline = now_ms() + 2000;
+  for (size_t w = 0; w < workers_.size() && now_ms() < deadline; ++w)
+    while (workers_[w]->iterations.load() < seen[w] + 3 && now_ms() < deadline) rte_pause();
+  shared_->quit.store(true, std::memory_order_release);
+  rte_eal_mp_wait_lcore();
+  print_stats(stdout, config_, *shared_, *shared_->snapshot.load(), main_counters_);
+  launched_ = false;
+}
+
+void App::send_control(rte_mbuf* m) {
+  if (rte_ring_sp_enqueue(control_tx_, m) != 0) rte_pktmbuf_free(m);
+}
+
+void App::poll_slowpath(uint64_t now) {
+  const Snapshot& snap = *shared_->snapshot.load(std::memory_order_acquire);
+  for (Worker* wk : workers_) {
+    void* pkts[32];
+    unsigned n = rte_ring_sc_dequeue_burst(wk->slowpath_out, pkts, 32, nullptr);
+    for (unsigned i = 0; i < n; ++i)
+      if (rte_mbuf* reply = arp_input(static_cast<rte_mbuf*>(pkts[i]), snap, *neighbours_, now)) {
+        main_counters_.count(Event::arp_replies_sent);
+        send_control(reply);
+      }
+  }
+  neighbours_->poll(now, [&](uint16_t port_index, Ipv4 target) {
+    if (rte_mbuf* m = arp_request(pool_, snap, port_index, target)) send_control(m);
+  });
+}
+
+uint64_t App::total_rx() const {
+  uint64_t sum = 0;
+  for (const Worker* wk : workers_) sum += wk->counters.get(Event::rx);
+  return sum;
+}
+
+void App::run() {
+  const uint64_t start = now_ms();
+  uint64_t last_rx = total_rx(), last_rx_change = start;
+  while (!g_quit) {
+    uint64_t now = now_ms();
+    poll_slowpath(now);
+    if (g_print_stats) {
+      g_print_stats = 0;
+      print_stats(stdout, config_, *shared_, *shared_->snapshot.load(), main_counters_);
+    }
+    if (options_.duration_s && now - start >= options_.duration_s * 1000ull) break;
+    if (options_.idle_exit_ms) {
+      uint64_t rx = total_rx();
+      if (rx != last_rx) last_rx = rx, last_rx_change = now;
+      else if (now - last_rx_change >= options_.idle_exit_ms) break;
+    }
+    rte_delay_us_sleep(1000);
+  }
+  log()->info("stopping");
+}
+
+}  // namespace lb

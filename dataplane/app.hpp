@@ -1,0 +1,85 @@
+// lbdp's process: the ordered start-up table (EAL, config, mbuf pool, ports, neighbour
+// table, snapshot, workers) run forward at start and torn down in reverse, and the
+// main lcore's loop (ARP slow path, neighbour refresh, signals, stats).
+// Main lcore only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_mempool.h>
+
+#include "config.hpp"
+#include "neighbour.hpp"
+#include "worker.hpp"
+
+namespace lb {
+
+struct Options {
+  std::string config_path;
+  uint32_t idle_exit_ms = 0;    // exit once no port has received a packet for this long
+  uint32_t duration_s = 0;      // exit after this many seconds
+};
+
+// Parses the arguments after EAL's (after "--"). Exits with a usage message on error.
+Options parse_options(int argc, char** argv);
+
+class App {
+ public:
+  explicit App(Options options) : options_(std::move(options)) {}
+  ~App();
+  // Runs start-up; false (with the reason logged) if a step failed. Steps that ran are
+  // torn down by the destructor.
+  bool start();
+  // Runs the main loop until a signal, --duration or --idle-exit; then drains and stops.
+  void run();
+
+ private:
+  struct Step {
+    const char* name;
+    bool (App::*init)();
+    void (App::*fini)();
+  };
+  static const Step kSteps[];
+
+  bool init_config();
+  bool init_mempool();
+  void fini_mempool();
+  bool init_ports();
+  void fini_ports();
+  bool init_shared();
+  void fini_shared();
+  bool init_snapshot();
+  void fini_snapshot();
+  bool init_workers();
+  void fini_workers();
+  bool launch_workers();
+  void stop_workers();
+  void noop() {}
+
+  void poll_slowpath(uint64_t now_ms);
+  void send_control(rte_mbuf* m);
+  uint64_t total_rx() const;
+
+  Options options_;
+  Config config_;
+  size_t steps_done_ = 0;
+  rte_mempool* pool_ = nullptr;
+  std::vector<uint16_t> dpdk_ports_;
+  std::vector<uint64_t> port_macs_;
+  std::vector<uint16_t> port_rx_queues_;
+  std::vector<bool> port_started_;
+  DataplaneShared* shared_ = nullptr;
+  NeighbourMacs* neighbour_macs_ = nullptr;
+  std::unique_ptr<NeighbourTable> neighbours_;
+  std::vector<Worker*> workers_;
+  std::vector<unsigned> worker_lcores_;
+  std::vector<rte_ring*> rings_;
+  rte_ring* control_tx_ = nullptr;
+  bool launched_ = false;
+  LcoreCounters main_counters_{};  // written by the main lcore (ARP replies)
+};
+
+}  // namespace lb

@@ -1,0 +1,340 @@
+#include "config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "maglev.hpp"
+
+namespace lb {
+
+std::optional<FwdMode> parse_fwd_mode(std::string_view name) {
+  if (name == "nat") return FwdMode::nat;
+  if (name == "fullnat") return FwdMode::fullnat;
+  if (name == "dsr") return FwdMode::dsr;
+  return std::nullopt;
+}
+
+const char* fwd_mode_name(FwdMode mode) {
+  switch (mode) {
+    case FwdMode::nat: return "nat";
+    case FwdMode::fullnat: return "fullnat";
+    case FwdMode::dsr: return "dsr";
+  }
+  return "?";
+}
+
+namespace {
+
+// Walks one TOML table, reading typed keys and recording errors with their line.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string path, const std::string& source,
+              std::vector<std::string>& errors)
+      : table_(table), path_(std::move(path)), source_(source), errors_(errors) {}
+
+  int line() const { return static_cast<int>(table_.source().begin.line); }
+  int line_of(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    return n ? static_cast<int>(n->source().begin.line) : line();
+  }
+
+  void error_at(int line, std::string_view key, const std::string& message) {
+    std::ostringstream out;
+    out << source_ << ":" << line << ": " << qualified(key) << ": " << message;
+    errors_.push_back(out.str());
+  }
+  void error(std::string_view key, const std::string& message) { error_at(line_of(key), key, message); }
+
+  // Unknown keys are errors: a typo must not silently fall back to a default.
+  void allow_only(std::initializer_list<std::string_view> keys) {
+    for (auto&& [k, v] : table_) {
+      bool known = false;
+      for (auto allowed : keys) known |= (k.str() == allowed);
+      if (!known) error_at(static_cast<int>(v.source().begin.line), k.str(), "unknown key");
+    }
+  }
+
+  template <typename T>
+  void integer(std::string_view key, T& out, int64_t min, int64_t max, bool required = false) {
+    const toml::node* n = table_.get(key);
+    if (!n) {
+      if (required) error_at(line(), key, "missing (required)");
+      return;
+    }
+    auto v = n->value<int64_t>();
+    if (!n->is_integer() || !v) return error(key, "must be an integer");
+    if (*v < min || *v > max) {
+      std::ostringstream m;
+      m << *v << " out of range [" << min << ", " << max << "]";
+      return error(key, m.str());
+    }
+    out = static_cast<T>(*v);
+  }
+
+  std::optional<std::string> string(std::string_view key, bool required) {
+    const toml::node* n = table_.get(key);
+    if (!n) {
+      if (required) error_at(line(), key, "missing (required)");
+      return std::nullopt;
+    }
+    if (!n->is_string()) {
+      error(key, "must be a string");
+      return std::nullopt;
+    }
+    return std::string(*n->value<std::string_view>());
+  }
+
+  std::optional<Ipv4> address(std::string_view key, bool required) {
+    auto s = string(key, required);
+    if (!s) return std::nullopt;
+    auto a = parse_ipv4(*s);
+    if (!a) error(key, "\"" + *s + "\" is not an IPv4 address (a.b.c.d)");
+    return a;
+  }
+
+  const toml::table& table() const { return table_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string qualified(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  const toml::table& table_;
+  std::string path_;
+  const std::string& source_;
+  std::vector<std::string>& errors_;
+};
+
+// Array of tables ([[name]]) under `parent`, or an error if `name` is something else.
+const toml::array* table_array(TableReader& parent, std::string_view name) {
+  const toml::node* n = parent.table().get(name);
+  if (!n) return nullptr;
+  const toml::array* arr = n->as_array();
+  if (!arr || !arr->is_array_of_tables()) {
+    parent.error(name, "must be an array of tables ([[" + std::string(name) + "]])");
+    return nullptr;
+  }
+  return arr;
+}
+
+void read_dataplane(TableReader& r, DataplaneConfig& d) {
+  r.allow_only({"flows_per_worker", "mbufs", "rx_descriptors", "tx_descriptors", "burst", "idle_sleep_us",
+                "neighbour_lifetime"});
+  r.integer("flows_per_worker", d.flows_per_worker, 1024, 1 << 28);
+  r.integer("mbufs", d.mbufs, 1023, 1 << 24);
+  r.integer("rx_descriptors", d.rx_descriptors, 64, 16384);
+  r.integer("tx_descriptors", d.tx_descriptors, 64, 16384);
+  r.integer("burst", d.burst, 1, 256);
+  r.integer("idle_sleep_us", d.idle_sleep_us, 0, 100000);
+  r.integer("neighbour_lifetime", d.neighbour_lifetime_s, 5, 86400);
+}
+
+void read_timeouts(TableReader& r, DataplaneConfig& d) {
+  r.allow_only({"syn", "established", "closing"});
+  r.integer("syn", d.syn_timeout_s, 2, 3600);
+  r.integer("established", d.established_timeout_s, 2, 7 * 86400);
+  r.integer("closing", d.closing_timeout_s, 2, 3600);
+}
+
+void read_port(TableReader& r, PortConfig& p) {
+  r.allow_only({"name", "device", "role", "address", "gateway"});
+  p.line = r.line();
+  p.name = r.string("name", true).value_or("");
+  p.device = r.string("device", true).value_or("");
+  if (auto role = r.string("role", false)) {
+    if (*role == "client") p.role = PortRole::client;
+    else if (*role == "server") p.role = PortRole::server;
+    else if (*role == "both") p.role = PortRole::both;
+    else r.error("role", "\"" + *role + "\" is not one of client, server, both");
+  }
+  if (auto a = r.string("address", true)) {
+    auto prefix = parse_prefix(*a);
+    if (!prefix || prefix->len == 0 || prefix->len == 32)
+      r.error("address", "\"" + *a + "\" is not an address with a prefix length 1..31 (a.b.c.d/len)");
+    else p.address = *prefix;
+  }
+  p.gateway = r.address("gateway", false);
+  if (p.gateway && !p.address.contains(*p.gateway))
+    r.error("gateway", to_string(*p.gateway) + " is not inside the port's subnet");
+}
+
+void read_backend(TableReader& r, const VipConfig& vip, BackendConfig& b) {
+  r.allow_only({"address", "port", "weight"});
+  b.line = r.line();
+  if (auto a = r.address("address", true)) b.address = *a;
+  b.port = vip.port;  // default: the VIP's port
+  r.integer("port", b.port, 1, 65535);
+  r.integer("weight", b.weight, 0, 65535);
+  if (vip.mode == FwdMode::dsr && b.port != vip.port)
+    r.error("port", "dsr cannot change the port: backend port " + std::to_string(b.port) +
+                        " differs from the VIP's " + std::to_string(vip.port));
+}
+
+void read_vip(TableReader& r, const std::string& source, std::vector<std::string>& errors, VipConfig& v) {
+  r.allow_only({"address", "port", "mode", "scheduler", "local_addresses", "maglev_size", "backend"});
+  v.line = r.line();
+  if (auto a = r.address("address", true)) v.address = *a;
+  r.integer("port", v.port, 1, 65535, true);
+  if (auto m = r.string("mode", false)) {
+    if (auto mode = parse_fwd_mode(*m)) v.mode = *mode;
+    else r.error("mode", "\"" + *m + "\" is not one of nat, fullnat, dsr");
+  }
+  if (auto s = r.string("scheduler", false)) {
+    if (auto kind = parse_sched(*s)) v.scheduler = *kind;
+    else r.error("scheduler", "\"" + *s + "\" is not one of rr, wrr, lc, wlc, maglev, sh");
+  }
+  r.integer("maglev_size", v.maglev_size, 65537, 16777213);
+  if (!is_prime(v.maglev_size)) r.error("maglev_size", std::to_string(v.maglev_size) + " is not prime");
+  if (const toml::node* n = r.table().get("local_addresses")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) r.error("local_addresses", "must be an array of IPv4 addresses");
+    else
+      for (const auto& item : *arr) {
+        auto s = item.value<std::string_view>();
+        auto a = s ? parse_ipv4(*s) : std::nullopt;
+        if (!a) r.error_at(static_cast<int>(item.source().begin.line), "local_addresses", "entry is not an IPv4 address");
+        else v.local_addresses.push_back(*a);
+      }
+  }
+  if (v.mode == FwdMode::fullnat && v.local_addresses.empty())
+    r.error_at(v.line, "local_addresses", "fullnat needs at least one local address");
+  if (v.mode != FwdMode::fullnat && !v.local_addresses.empty())
+    r.error("local_addresses", "only meaningful with mode = \"fullnat\"");
+  if (const toml::array* arr = table_array(r, "backend")) {
+    std::set<std::pair<uint32_t, uint16_t>> seen;
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      TableReader br(*item.as_table(), r.path() + ".backend[" + std::to_string(i++) + "]", source, errors);
+      BackendConfig b;
+      read_backend(br, v, b);
+      if (!seen.insert({b.address.host, b.port}).second)
+        br.error_at(b.line, "address", to_string(b.address) + ":" + std::to_string(b.port) + " listed twice");
+      v.backends.push_back(b);
+    }
+  }
+  if (v.backends.size() > 4096) r.error_at(v.line, "backend", "more than 4096 backends");
+}
+
+void check_cross_references(Config& c, std::vector<std::string>& errors) {
+  auto err = [&](int line, const std::string& what) {
+    errors.push_back(c.source + ":" + std::to_string(line) + ": " + what);
+  };
+  std::set<std::string> names, devices;
+  for (const auto& p : c.ports) {
+    if (!p.name.empty() && !names.insert(p.name).second) err(p.line, "port.name: \"" + p.name + "\" used twice");
+    if (!p.device.empty() && !devices.insert(p.device).second)
+      err(p.line, "port.device: \"" + p.device + "\" used twice");
+  }
+  if (c.ports.empty()) errors.push_back(c.source + ":1: port: at least one [[port]] is required");
+  if (c.ports.size() > 16) err(c.ports[16].line, "port: at most 16 ports");
+  std::set<std::pair<uint32_t, uint16_t>> vips;
+  for (const auto& v : c.vips) {
+    if (!vips.insert({v.address.host, v.port}).second)
+      err(v.line, "vip: " + to_string(v.address) + ":" + std::to_string(v.port) + " defined twice");
+    if (c.ports.empty()) continue;
+    for (const auto& b : v.backends)
+      if (!route_to(c, b.address))
+        err(b.line, "backend.address: " + to_string(b.address) +
+                        " is reachable from no port of role server/both (no subnet holds it, no gateway)");
+  }
+  size_t total_backends = 0;
+  for (const auto& v : c.vips) total_backends += v.backends.size();
+  if (total_backends > 4096) errors.push_back(c.source + ": more than 4096 backends in all");
+  if (c.vips.size() > 1024) errors.push_back(c.source + ": more than 1024 VIPs");
+}
+
+}  // namespace
+
+std::optional<Route> route_to(const Config& config, Ipv4 dst, bool any_role) {
+  auto usable = [&](const PortConfig& p) { return any_role || p.role != PortRole::client; };
+  for (size_t i = 0; i < config.ports.size(); ++i)
+    if (usable(config.ports[i]) && config.ports[i].address.contains(dst))
+      return Route{static_cast<uint16_t>(i), dst};
+  for (size_t i = 0; i < config.ports.size(); ++i)
+    if (usable(config.ports[i]) && config.ports[i].gateway)
+      return Route{static_cast<uint16_t>(i), *config.ports[i].gateway};
+  return std::nullopt;
+}
+
+ConfigResult parse_config(std::string_view text, const std::string& source) {
+  ConfigResult result;
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << source << ":" << e.source().begin.line << ": syntax: " << e.description();
+    result.errors.push_back(out.str());
+    return result;
+  }
+  Config c;
+  c.source = source;
+  auto& errors = result.errors;
+  TableReader top(root, "", source, errors);
+  top.allow_only({"dataplane", "timeouts", "port", "neighbour", "vip"});
+  auto sub = [&](std::string_view name) -> const toml::table* {
+    const toml::node* n = root.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      top.error(name, "must be a table ([" + std::string(name) + "])");
+      return nullptr;
+    }
+    return n->as_table();
+  };
+  if (const toml::table* t = sub("dataplane")) {
+    TableReader r(*t, "dataplane", source, errors);
+    read_dataplane(r, c.dataplane);
+  }
+  if (const toml::table* t = sub("timeouts")) {
+    TableReader r(*t, "timeouts", source, errors);
+    read_timeouts(r, c.dataplane);
+  }
+  if (const toml::array* arr = table_array(top, "port")) {
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      TableReader r(*item.as_table(), "port[" + std::to_string(i++) + "]", source, errors);
+      read_port(r, c.ports.emplace_back());
+    }
+  }
+  if (const toml::array* arr = table_array(top, "neighbour")) {
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      TableReader r(*item.as_table(), "neighbour[" + std::to_string(i++) + "]", source, errors);
+      r.allow_only({"address", "mac"});
+      NeighbourConfig n;
+      n.line = r.line();
+      if (auto a = r.address("address", true)) n.address = *a;
+      if (auto m = r.string("mac", true)) {
+        if (auto mac = parse_mac(*m)) n.mac = *mac;
+        else r.error("mac", "\"" + *m + "\" is not a MAC address (xx:xx:xx:xx:xx:xx)");
+      }
+      c.neighbours.push_back(n);
+    }
+  }
+  if (const toml::array* arr = table_array(top, "vip")) {
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      TableReader r(*item.as_table(), "vip[" + std::to_string(i++) + "]", source, errors);
+      read_vip(r, source, errors, c.vips.emplace_back());
+    }
+  }
+  if (errors.empty()) check_cross_references(c, errors);
+  if (errors.empty()) result.config = std::move(c);
+  return result;
+}
+
+ConfigResult load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ConfigResult r;
+    r.errors.push_back(path + ": cannot open file");
+    return r;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), path);
+}
+
+}  // namespace lb

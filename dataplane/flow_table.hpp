@@ -1,0 +1,164 @@
+// The per-lcore flow table: which backend each TCP connection belongs to.
+//
+// Thread-safety: NOT thread-safe. Each worker lcore owns one table and is its only
+// reader and writer (DESIGN.md invariant 2); the main lcore never touches it.
+//
+// Memory is fixed at construction (capacity flows, no allocation afterwards):
+//   * an array of 64-byte Flow entries (one cache line each), and
+//   * an index of 64-byte buckets, 8 slots {signature, entry<<1|direction}, with
+//     ceil(3 * capacity / 8) buckets: two keys per flow (forward and reverse) at
+//     most 2/3 full. Every key has two candidate buckets (two-choice hashing).
+// That is 64 + 24 = 88 bytes per flow at the configured size (memory_bytes()).
+//
+// Each flow is reachable by two keys, both in the orientation packets arrive in:
+//   forward: client -> VIP               (saddr=client, daddr=VIP)
+//   reverse: backend -> client (nat) or backend -> local address (fullnat)
+// A DSR flow has no reverse key (replies bypass the appliance).
+//
+// Idle expiry: flows sit on one of three LRU lists by TCP state (syn, established,
+// closing), each with its own timeout, so the head of each list is the next to expire;
+// expire() pops expired heads incrementally with a budget. A packet moves its flow to
+// the tail at most once per kTouchGranularityMs, so timeouts have that resolution
+// (a flow may expire up to 1 s early) and a busy flow costs no list work per packet.
+// When every entry is in use, create() evicts the least recently used flow of all
+// three lists (the oldest idle one) and reports it through the remove hook.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lb {
+
+struct FlowKey {
+  uint32_t saddr_be;
+  uint32_t daddr_be;
+  uint16_t sport_be;
+  uint16_t dport_be;
+  bool operator==(const FlowKey&) const = default;
+};
+static_assert(sizeof(FlowKey) == 12);
+
+enum class FlowState : uint8_t { syn_sent = 0, established = 1, closing = 2 };
+constexpr unsigned kFlowStateCount = 3;
+const char* flow_state_name(FlowState s);
+
+struct alignas(64) Flow {
+  FlowKey fwd;              // 0   client -> VIP, as received
+  FlowKey rev;              // 12  backend -> client/local, as received (nat, fullnat)
+  uint32_t lru_stamp_ms;    // 24  last time the flow moved to its list's tail (idle clock)
+  uint32_t lru_prev;        // 28
+  uint32_t lru_next;        // 32  (free-list link while unused)
+  uint16_t vip_id;          // 36
+  uint16_t backend_id;      // 38
+  uint16_t nexthop;         // 40  neighbour slot towards the backend
+  uint8_t out_port;         // 42  port towards the backend
+  uint8_t in_port;          // 43  port the client's packets arrive on
+  uint8_t client_mac[6];    // 44  L2 next hop back to the client (source MAC seen)
+  FlowState state;          // 50
+  uint8_t flags;            // 51  kFlowInUse | kFlowHasReverse
+  uint8_t reserved[12];     // 52
+};
+static_assert(sizeof(Flow) == 64, "one cache line per flow");
+constexpr uint8_t kFlowInUse = 1;
+constexpr uint8_t kFlowHasReverse = 2;
+
+class FlowTable {
+ public:
+  static constexpr uint32_t kNone = 0xffffffffu;
+  static constexpr uint32_t kTouchGranularityMs = 1000;
+  static constexpr uint32_t kMaxCapacity = 1u << 30;
+
+  struct Timeouts {
+    uint32_t syn_ms;
+    uint32_t established_ms;
+    uint32_t closing_ms;
+  };
+  enum class RemoveReason : uint8_t { expired, evicted, replaced };
+  // Called for every flow that leaves the table except through remove(); the flow is
+  // still intact during the call.
+  using RemoveHook = void (*)(void* ctx, const Flow& flow, RemoveReason why);
+
+  // Bytes of memory a table of `capacity` flows needs (entries + index), 64-byte aligned.
+  static size_t memory_bytes(uint32_t capacity);
+  static uint32_t bucket_count(uint32_t capacity);
+
+  // `memory` must be 64-byte aligned, memory_bytes(capacity) long; it is owned by the
+  // caller and must outlive the table. capacity in [1, kMaxCapacity].
+  FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveHook hook, void* hook_ctx);
+
+  // The flow a packet with this key belongs to, or nullptr. *reply is set to true when
+  // the key matched a flow's reverse key. Does not change idle time (see touch()).
+  Flow* lookup(const FlowKey& key, bool* reply) const;
+  // Whether some flow already uses this reverse key.
+  bool reverse_in_use(const FlowKey& rev) const;
+
+  // A new flow for `fwd` in state syn_sent; evicts the oldest idle flow if the table is
+  // full. Returns nullptr only when both index buckets of the key are full. The caller
+  // fills the payload fields. `fwd` must not be present already.
+  Flow* create(const FlowKey& fwd, FlowState state, uint32_t now_ms);
+  // Adds the reverse key. False (nothing changed) if the key is in use or its buckets are full.
+  bool set_reverse(Flow* flow, const FlowKey& rev);
+  // A packet of this flow was seen now.
+  void touch(Flow* flow, uint32_t now_ms) {
+    if (now_ms - flow->lru_stamp_ms >= kTouchGranularityMs) move_to_tail(flow, now_ms);
+  }
+  void set_state(Flow* flow, FlowState state, uint32_t now_ms);
+  // Removes a flow without calling the hook (the caller accounts for it).
+  void remove(Flow* flow);
+  // Removes up to `budget` expired flows (calling the hook); returns how many.
+  uint32_t expire(uint32_t now_ms, uint32_t budget);
+
+  uint32_t size() const { return used_; }
+  uint32_t capacity() const { return capacity_; }
+  const Flow& entry(uint32_t index) const { return flows_[index]; }
+  uint32_t timeout_ms(FlowState s) const { return timeout_ms_[static_cast<unsigned>(s)]; }
+
+ private:
+  struct Slot {
+    uint32_t sig;  // 0 = empty
+    uint32_t ref;  // entry index << 1 | 1 for the reverse key
+  };
+  struct alignas(64) Bucket {
+    Slot slots[8];
+  };
+  static_assert(sizeof(Bucket) == 64);
+
+  struct Hashed {
+    uint32_t bucket[2];
+    uint32_t sig;
+  };
+  Hashed hash(const FlowKey& key) const;
+  bool index_insert(const FlowKey& key, uint32_t ref);
+  void index_erase(const FlowKey& key, uint32_t ref);
+  void lru_unlink(Flow* flow);
+  void lru_append(Flow* flow, unsigned list);
+  void move_to_tail(Flow* flow, uint32_t now_ms);
+  void release(Flow* flow);
+  Flow* evict_oldest();
+  uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
+
+  Flow* flows_;
+  Bucket* buckets_;
+  uint32_t capacity_;
+  uint32_t bucket_count_;
+  uint32_t used_ = 0;
+  uint32_t free_head_ = kNone;
+  uint32_t lru_head_[kFlowStateCount];
+  uint32_t lru_tail_[kFlowStateCount];
+  uint32_t timeout_ms_[kFlowStateCount];
+  RemoveHook hook_;
+  void* hook_ctx_;
+};
+
+// 64-bit hash of a key (also used to pick the owning lcore and by schedulers).
+inline uint64_t hash_flow_key(const FlowKey& key) {
+  uint64_t a = (static_cast<uint64_t>(key.saddr_be) << 32) | key.daddr_be;
+  uint64_t b = (static_cast<uint64_t>(key.sport_be) << 16) | key.dport_be;
+  uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xc2b2ae3d27d4eb4full;
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ull;
+  h ^= h >> 32;
+  return h;
+}
+
+}  // namespace lb

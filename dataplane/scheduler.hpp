@@ -1,0 +1,67 @@
+// Backend selection for new flows, one engine per scheduler kind, chosen per VIP from a
+// table (kSchedulers) when the VIP is configured. Consulted only for a flow's first
+// packet; the flow table keeps the flow on its backend afterwards.
+//
+//   rr      round robin over eligible backends
+//   wrr     smooth weighted round robin (nginx's algorithm: an even interleaving, e.g.
+//           weights 5,1,1 give a a b a c a a, not a a a a a b c)
+//   lc      fewest open flows (summed over all lcores); ties broken round robin
+//   wlc     fewest open flows per unit of weight
+//   maglev  Maglev consistent hash of the flow's 4-tuple
+//   sh      Maglev consistent hash of the client address only (client affinity)
+//
+// Thread-safety: pick() reads the VIP's immutable backend list and writes only the
+// caller's SchedState, which belongs to one lcore. Eligible means: state up, weight > 0.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace lb {
+
+enum class SchedKind : uint8_t { rr, wrr, lc, wlc, maglev, sh };
+std::optional<SchedKind> parse_sched(std::string_view name);
+const char* sched_name(SchedKind kind);
+// True when the choice depends only on the packet, so a lost flow (restart, failover)
+// can be re-created on a non-SYN packet and land on the same backend.
+inline bool sched_is_consistent(SchedKind k) { return k == SchedKind::maglev || k == SchedKind::sh; }
+
+struct SchedBackend {
+  uint32_t weight;
+  uint16_t id;      // global backend id (index into per-lcore counters)
+  bool eligible;
+};
+
+// What a scheduler may read: the VIP's backends and, for maglev/sh, its lookup table
+// (indices into backends, built from the eligible ones).
+struct SchedVip {
+  const SchedBackend* backends;
+  uint16_t count;
+  const uint16_t* maglev;     // nullptr unless maglev/sh
+  uint32_t maglev_size;
+};
+
+// Per-lcore, per-VIP mutable state. `weight_current` has one entry per backend.
+struct SchedState {
+  uint32_t cursor = 0;
+  std::vector<int64_t> weight_current;
+};
+
+// Open (not closing) flows to a backend, summed over lcores.
+using OpenFlowsFn = uint32_t (*)(const void* ctx, uint16_t backend_id);
+
+struct SchedInput {
+  uint64_t flow_hash;    // hash of the client->VIP 4-tuple
+  uint64_t client_hash;  // hash of the client address
+  OpenFlowsFn open_flows;
+  const void* open_flows_ctx;
+};
+
+constexpr int kNoBackend = -1;
+
+// Index into vip.backends of the chosen backend, or kNoBackend.
+int sched_pick(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in);
+
+}  // namespace lb

@@ -1,0 +1,120 @@
+// The immutable configuration snapshot the workers forward with: VIPs, their backends,
+// scheduler inputs (Maglev tables), and the address sets the classifier needs.
+//
+// Built by the main lcore from a validated Config (build_snapshot), never modified after
+// it is published, and reclaimed with RCU once every worker has passed a quiescent
+// state (see snapshot_publisher.hpp). The one exception is `sched_state`: row w is
+// scratch state of worker w's schedulers (round-robin cursors), written by that worker
+// alone.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config.hpp"
+#include "scheduler.hpp"
+
+namespace lb {
+
+constexpr uint16_t kMaxBackends = 4096;  // global backend ids are < kMaxBackends
+constexpr uint16_t kMaxPorts = 16;
+
+enum class BackendState : uint8_t { up, drain, maintenance, down };
+
+struct BackendSnap {
+  uint32_t addr_be;
+  uint16_t port_be;
+  uint16_t id;        // global backend id: indexes per-lcore backend counters
+  uint16_t nexthop;   // neighbour slot of the next hop towards it
+  uint8_t out_port;   // index into Snapshot::ports
+  BackendState state;
+  uint32_t weight;
+};
+
+struct VipSnap {
+  uint32_t addr_be;
+  uint16_t port_be;
+  uint16_t id;
+  FwdMode mode;
+  SchedKind scheduler;
+  std::vector<BackendSnap> backends;
+  std::vector<SchedBackend> sched_backends;  // parallel to backends
+  std::vector<uint16_t> maglev;              // maglev/sh only
+  std::vector<uint32_t> local_addrs_be;      // fullnat only
+
+  SchedVip sched_view() const {
+    return SchedVip{sched_backends.data(), static_cast<uint16_t>(sched_backends.size()),
+                    maglev.empty() ? nullptr : maglev.data(), static_cast<uint32_t>(maglev.size())};
+  }
+};
+
+struct PortSnap {
+  uint32_t addr_be;
+  uint16_t dpdk_port;
+  uint64_t mac;       // Mac::pack()
+};
+
+// Kinds of local address (bit set), for ARP replies, ICMP echo and classification.
+constexpr uint8_t kAddrOwn = 1;       // a port's own address
+constexpr uint8_t kAddrVip = 2;       // some VIP's address
+constexpr uint8_t kAddrSnat = 4;      // a fullnat local (source) address
+
+// Resolves next hops to neighbour slots while a snapshot is built.
+struct NeighbourResolver {
+  virtual ~NeighbourResolver() = default;
+  virtual uint16_t slot_for(Ipv4 next_hop, uint16_t port_index) = 0;
+};
+
+class Snapshot {
+ public:
+  uint64_t generation = 0;
+  uint16_t workers = 1;
+  std::vector<VipSnap> vips;
+  std::vector<PortSnap> ports;                   // by config port index
+  std::vector<uint16_t> port_index_by_dpdk;      // dpdk port id -> config port index
+  mutable std::vector<std::vector<SchedState>> sched_state;  // [worker][vip]
+
+  const VipSnap* find_vip(uint32_t addr_be, uint16_t port_be) const {
+    uint64_t key = (static_cast<uint64_t>(addr_be) << 16) | port_be;
+    for (uint32_t i = slot_of(key, vip_mask_);; i = (i + 1) & vip_mask_) {
+      if (vip_keys_[i] == key) return &vips[vip_slots_[i]];
+      if (vip_keys_[i] == 0) return nullptr;
+    }
+  }
+  uint8_t address_kind(uint32_t addr_be) const {
+    for (uint32_t i = slot_of(addr_be, addr_mask_);; i = (i + 1) & addr_mask_) {
+      if (addr_keys_[i] == addr_be) return addr_kinds_[i];
+      if (addr_keys_[i] == 0) return 0;
+    }
+  }
+
+  // Used by build_snapshot.
+  void index_vips();
+  void add_address(uint32_t addr_be, uint8_t kind);
+  void index_addresses();
+
+ private:
+  static uint32_t slot_of(uint64_t key, uint32_t mask) {
+    return static_cast<uint32_t>((key * 0x9e3779b97f4a7c15ull) >> 40) & mask;
+  }
+  std::vector<uint64_t> vip_keys_;
+  std::vector<uint16_t> vip_slots_;
+  uint32_t vip_mask_ = 0;
+  std::vector<std::pair<uint32_t, uint8_t>> addr_list_;
+  std::vector<uint32_t> addr_keys_;
+  std::vector<uint8_t> addr_kinds_;
+  uint32_t addr_mask_ = 0;
+};
+
+// port_macs / dpdk_ports: per config port. Throws std::runtime_error on inconsistency
+// (the config is validated before, so this means a programming error).
+std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
+                                         const std::vector<uint16_t>& dpdk_ports,
+                                         const std::vector<uint64_t>& port_macs,
+                                         NeighbourResolver& neighbours, uint64_t generation);
+
+// Stable identity of a backend for Maglev (same on every appliance).
+uint64_t backend_key(Ipv4 addr, uint16_t port);
+
+}  // namespace lb

@@ -1,0 +1,53 @@
+#include "stats.hpp"
+
+#include <rte_ethdev.h>
+
+namespace lb {
+
+void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
+                 const LcoreCounters& main_counters) {
+  std::fprintf(out, "--- lbdp statistics ---\n");
+  for (size_t p = 0; p < snap.ports.size(); ++p) {
+    rte_eth_stats st{};
+    rte_eth_stats_get(snap.ports[p].dpdk_port, &st);
+    std::fprintf(out, "port %s dpdk=%u rx=%lu tx=%lu rx_missed=%lu rx_errors=%lu tx_errors=%lu\n",
+                 config.ports[p].name.c_str(), snap.ports[p].dpdk_port, st.ipackets, st.opackets, st.imissed,
+                 st.ierrors, st.oerrors);
+  }
+  LcoreCounters total = main_counters;
+  for (uint16_t w = 0; w < shared.workers; ++w) {
+    const Worker& wk = *shared.worker[w];
+    const LcoreCounters& c = wk.counters;
+    for (unsigned i = 0; i < kEventCount; ++i) total.events[i] += c.events[i];
+    for (unsigned i = 0; i < kDropCount; ++i) total.drops[i] += c.drops[i];
+    std::fprintf(out,
+                 "lcore %u rx=%lu tx=%lu handoff_in=%lu handoff_out=%lu flows=%u created=%lu expired=%lu "
+                 "evicted=%lu drops=%lu\n",
+                 w, c.get(Event::rx), c.get(Event::tx), c.get(Event::handoff_in), c.get(Event::handoff_out),
+                 wk.flow_count.load(std::memory_order_relaxed), c.get(Event::flows_created),
+                 c.get(Event::flows_expired), c.get(Event::flows_evicted), c.total_drops());
+  }
+  for (unsigned i = 0; i < kEventCount; ++i) std::fprintf(out, "event %s %lu\n", kEventNames[i], total.events[i]);
+  for (unsigned i = 0; i < kDropCount; ++i)
+    if (total.drops[i]) std::fprintf(out, "drop %s %lu\n", kDropNames[i], total.drops[i]);
+  std::fprintf(out, "drops total %lu\n", total.total_drops());
+  for (const VipSnap& vip : snap.vips) {
+    for (const BackendSnap& b : vip.backends) {
+      uint64_t open = 0, flows = 0, packets = 0, bytes = 0;
+      for (uint16_t w = 0; w < shared.workers; ++w) {
+        const BackendCounters& bc = shared.worker[w]->backends[b.id];
+        open += bc.open.load(std::memory_order_relaxed);
+        flows += bc.flows;
+        packets += bc.packets;
+        bytes += bc.bytes;
+      }
+      std::fprintf(out, "backend %s:%u vip %s:%u open=%lu flows=%lu packets=%lu bytes=%lu\n",
+                   to_string(Ipv4::from_be(b.addr_be)).c_str(), ntoh16(b.port_be),
+                   to_string(Ipv4::from_be(vip.addr_be)).c_str(), ntoh16(vip.port_be), open, flows, packets,
+                   bytes);
+    }
+  }
+  std::fflush(out);
+}
+
+}  // namespace lb

@@ -1,0 +1,23 @@
+// Statistics report: per port (from the PMD), per worker lcore, drops by reason and
+// flows per backend, summed from the workers' single-writer counters. Printed on
+// SIGUSR1 and at exit. Main lcore only.
+//
+// The line formats are stable (tests and scripts parse them; docs/statistics.md):
+//   port NAME dpdk=N rx=N tx=N rx_missed=N rx_errors=N tx_errors=N
+//   lcore W rx=N tx=N handoff_in=N handoff_out=N flows=N created=N expired=N evicted=N drops=N
+//   drop REASON N
+//   event NAME N
+//   backend ADDR:PORT vip ADDR:PORT open=N flows=N packets=N bytes=N
+#pragma once
+
+#include <cstdio>
+
+#include "config.hpp"
+#include "worker.hpp"
+
+namespace lb {
+
+void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
+                 const LcoreCounters& main_counters);
+
+}  // namespace lb

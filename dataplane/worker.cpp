@@ -1,0 +1,377 @@
+#include "worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
+
+#include "rewrite.hpp"
+
+namespace lb {
+
+namespace {
+
+inline uint32_t tsc_now_ms() {
+  static const uint64_t per_ms = rte_get_tsc_hz() / 1000;
+  return static_cast<uint32_t>(rte_get_tsc_cycles() / per_ms);
+}
+
+inline uint64_t hash_addr(uint32_t addr_be) { return (addr_be ^ 0x5bd1e995u) * 0xc6a4a7935bd1e995ull; }
+
+uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
+  const auto* shared = static_cast<const DataplaneShared*>(ctx);
+  uint32_t sum = 0;
+  for (uint16_t w = 0; w < shared->workers; ++w)
+    sum += shared->worker[w]->backends[backend_id].open.load(std::memory_order_relaxed);
+  return sum;
+}
+
+}  // namespace
+
+// Everything a packet's handling needs, so the per-mode functions stay small.
+class Pipeline {
+ public:
+  Pipeline(Worker& w, const Snapshot& s) : w_(w), s_(s) {}
+
+  void handle(rte_mbuf* m, bool owned);
+
+ private:
+  void drop(rte_mbuf* m, Drop why) {
+    w_.counters.drop(why);
+    rte_pktmbuf_free(m);
+  }
+  void send(rte_mbuf* m, uint16_t port_index);
+  bool hand_off(rte_mbuf* m, uint32_t owner);
+  void to_slowpath(rte_mbuf* m);
+  void icmp_echo(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, IcmpHdr* icmp, uint16_t in_port);
+  template <FwdMode M>
+  void forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, uint16_t in_port);
+  template <FwdMode M>
+  Flow* new_flow(rte_mbuf* m, const VipSnap& vip, const FlowKey& key, const EtherHdr* eth, bool syn,
+                 uint16_t in_port);
+  void reply(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, Drop if_unknown);
+  void track_state(Flow* f, uint8_t tcp_flags, bool from_client);
+  void flow_closing(Flow* f);
+
+  Worker& w_;
+  const Snapshot& s_;
+};
+
+void Worker::handle(rte_mbuf* m, const Snapshot& snap, bool owned) { Pipeline(*this, snap).handle(m, owned); }
+
+void Pipeline::send(rte_mbuf* m, uint16_t port_index) {
+  auto& buf = w_.tx[port_index];
+  buf.pkts[buf.count++] = m;
+  if (buf.count == kTxBufferSize) w_.flush_tx(s_);
+}
+
+bool Pipeline::hand_off(rte_mbuf* m, uint32_t owner) {
+  if (rte_ring_sp_enqueue(w_.handoff_out[owner], m) != 0) {
+    drop(m, Drop::handoff_full);
+  } else {
+    w_.counters.count(Event::handoff_out);
+  }
+  return true;
+}
+
+void Pipeline::to_slowpath(rte_mbuf* m) {
+  if (rte_ring_sp_enqueue(w_.slowpath_out, m) != 0) return drop(m, Drop::slowpath_full);
+  w_.counters.count(Event::slowpath);
+}
+
+void Pipeline::handle(rte_mbuf* m, bool owned) {
+  auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  uint64_t csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum);
+  IpChecksum ip_csum = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? IpChecksum::trusted_good : IpChecksum::verify;
+  Parsed p;
+  Drop why;
+  if (!parse_frame(frame, rte_pktmbuf_data_len(m), ip_csum, &p, &why)) return drop(m, why);
+  if (m->port >= s_.port_index_by_dpdk.size() || s_.port_index_by_dpdk[m->port] == 0xffff)
+    return drop(m, Drop::not_for_us);
+  uint16_t in_port = s_.port_index_by_dpdk[m->port];
+  if (p.l3 == L3::arp) return to_slowpath(m);
+
+  auto* eth = reinterpret_cast<EtherHdr*>(frame);
+  auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + p.l3_offset);
+  const uint16_t workers = s_.workers;
+  if (p.proto == kProtoTcp) {
+    auto* tcp = reinterpret_cast<TcpHdr*>(frame + p.l4_offset);
+    if (const VipSnap* vip = s_.find_vip(ip->daddr_be, tcp->dport_be)) {
+      if (!owned && workers > 1) {
+        uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);
+        if (owner != w_.index) return (void)hand_off(m, owner);
+      }
+      switch (vip->mode) {
+        case FwdMode::nat: return forward<FwdMode::nat>(m, *vip, eth, ip, tcp, in_port);
+        case FwdMode::fullnat: return forward<FwdMode::fullnat>(m, *vip, eth, ip, tcp, in_port);
+        case FwdMode::dsr: return forward<FwdMode::dsr>(m, *vip, eth, ip, tcp, in_port);
+      }
+    }
+    uint8_t kind = s_.address_kind(ip->daddr_be);
+    if (kind & kAddrSnat) {  // fullnat reply: the local port names the owner
+      if (!owned && workers > 1) {
+        uint32_t owner = ntoh16(tcp->dport_be) % workers;
+        if (owner != w_.index) return (void)hand_off(m, owner);
+      }
+      return reply(m, eth, ip, tcp, Drop::no_flow);
+    }
+    if (kind & kAddrVip) return drop(m, Drop::vip_port_closed);
+    if (kind) return drop(m, Drop::not_for_us);
+    // Possibly a nat reply (backend -> client), owned by the client's address and port.
+    if (!owned && workers > 1) {
+      uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, workers);
+      if (owner != w_.index) return (void)hand_off(m, owner);
+    }
+    return reply(m, eth, ip, tcp, Drop::not_for_us);
+  }
+  if (p.proto == kProtoIcmp && s_.address_kind(ip->daddr_be)) {
+    auto* icmp = reinterpret_cast<IcmpHdr*>(frame + p.l4_offset);
+    if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port);
+    return drop(m, Drop::icmp_ignored);
+  }
+  drop(m, Drop::not_for_us);
+}
+
+void Pipeline::icmp_echo(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, IcmpHdr* icmp, uint16_t in_port) {
+  uint64_t client_mac = 0;
+  __builtin_memcpy(&client_mac, eth->src, 6);
+  set_macs(eth, client_mac, s_.ports[in_port].mac);
+  std::swap(ip->saddr_be, ip->daddr_be);
+  ip->ttl = 64;
+  ip->check = 0;
+  ip->check = csum_compute(ip, sizeof(Ipv4Hdr));
+  uint16_t old_word, new_word;
+  __builtin_memcpy(&old_word, &icmp->type, 2);
+  icmp->type = 0;
+  __builtin_memcpy(&new_word, &icmp->type, 2);
+  csum_replace2(&icmp->check, old_word, new_word);
+  w_.counters.count(Event::icmp_echo_replies);
+  send(m, in_port);
+}
+
+void Pipeline::flow_closing(Flow* f) {
+  auto& bc = w_.backends[f->backend_id];
+  bc.open.store(bc.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+// TCP state as far as idle timeouts need it: syn_sent until the client acknowledges
+// (its first non-SYN ACK), established, then closing after a FIN or RST either way.
+void Pipeline::track_state(Flow* f, uint8_t flags, bool from_client) {
+  if (f->state != FlowState::closing && (flags & (kTcpFin | kTcpRst))) {
+    flow_closing(f);
+    w_.flows->set_state(f, FlowState::closing, w_.now_ms);
+  } else if (f->state == FlowState::syn_sent && from_client && (flags & (kTcpAck | kTcpSyn)) == kTcpAck) {
+    w_.flows->set_state(f, FlowState::established, w_.now_ms);
+  } else {
+    w_.flows->touch(f, w_.now_ms);
+  }
+}
+
+template <FwdMode M>
+Flow* Pipeline::new_flow(rte_mbuf* m, const VipSnap& vip, const FlowKey& key, const EtherHdr* eth, bool syn,
+                         uint16_t in_port) {
+  uint64_t client_hash = hash_addr(key.saddr_be);
+  SchedInput in{hash_flow_key(key), client_hash, open_flows_all_workers, w_.shared};
+  int chosen = sched_pick(vip.scheduler, vip.sched_view(), s_.sched_state[w_.index][vip.id], in);
+  if (chosen == kNoBackend) return drop(m, Drop::no_backend), nullptr;
+  const BackendSnap& b = vip.backends[chosen];
+  Flow* f = w_.flows->create(key, syn ? FlowState::syn_sent : FlowState::established, w_.now_ms);
+  if (!f) return drop(m, Drop::flow_table_full), nullptr;
+  f->vip_id = vip.id;
+  f->backend_id = b.id;
+  f->nexthop = b.nexthop;
+  f->out_port = b.out_port;
+  f->in_port = static_cast<uint8_t>(in_port);
+  __builtin_memcpy(f->client_mac, eth->src, 6);
+  if constexpr (M == FwdMode::nat) {
+    if (!w_.flows->set_reverse(f, FlowKey{b.addr_be, key.saddr_be, b.port_be, key.sport_be})) {
+      w_.flows->remove(f);
+      return drop(m, Drop::flow_table_full), nullptr;
+    }
+  } else if constexpr (M == FwdMode::fullnat) {
+    // A local port of this worker's residue class (port % workers == index), so the
+    // backend's reply names its owner; probe until the reverse tuple is free.
+    const uint32_t workers = s_.workers;
+    const uint32_t local = vip.local_addrs_be[client_hash % vip.local_addrs_be.size()];
+    const uint32_t first = (1024 + workers - 1) / workers;  // smallest k with k*workers >= 1024
+    const uint32_t classes = (65536 - 1 - w_.index) / workers - first + 1;
+    bool placed = false;
+    for (int attempt = 0; attempt < 64 && !placed; ++attempt) {
+      uint32_t k = first + (w_.fullnat_cursor++ % classes);
+      uint16_t port = static_cast<uint16_t>(k * workers + w_.index);
+      placed = w_.flows->set_reverse(f, FlowKey{b.addr_be, local, b.port_be, hton16(port)});
+    }
+    if (!placed) {
+      w_.flows->remove(f);
+      return drop(m, Drop::no_local_port), nullptr;
+    }
+  }
+  auto& bc = w_.backends[b.id];
+  bc.open.store(bc.open.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  ++bc.flows;
+  w_.counters.count(Event::flows_created);
+  w_.flow_count.store(w_.flows->size(), std::memory_order_relaxed);
+  return f;
+}
+
+template <FwdMode M>
+void Pipeline::forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp,
+                       uint16_t in_port) {
+  const FlowKey key{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
+  const uint8_t flags = tcp->flags;
+  const bool syn = (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+  bool is_reply = false;
+  Flow* f = w_.flows->lookup(key, &is_reply);
+  if (f && syn && f->state == FlowState::closing) {
+    // The client reuses the tuple for a new connection: schedule it afresh.
+    w_.flows->remove(f);
+    w_.counters.count(Event::flows_replaced);
+    f = nullptr;
+  }
+  if (!f) {
+    if (!syn && !sched_is_consistent(vip.scheduler)) return drop(m, Drop::no_flow);
+    f = new_flow<M>(m, vip, key, eth, syn, in_port);
+    if (!f) return;
+    if (!syn) w_.counters.count(Event::flows_recovered);
+  } else {
+    track_state(f, flags, true);
+  }
+  const uint64_t next_hop_mac = w_.shared->neighbour_macs->get(f->nexthop);
+  if (!next_hop_mac) return drop(m, Drop::neighbour_unresolved);
+  if constexpr (M != FwdMode::dsr) {
+    if (!decrement_ttl(ip)) return drop(m, Drop::ttl_exceeded);
+    set_ip_dst(ip, tcp, f->rev.saddr_be);
+    set_tcp_dport(tcp, f->rev.sport_be);
+    if constexpr (M == FwdMode::fullnat) {
+      set_ip_src(ip, tcp, f->rev.daddr_be);
+      set_tcp_sport(tcp, f->rev.dport_be);
+    }
+  }
+  set_macs(eth, next_hop_mac, s_.ports[f->out_port].mac);
+  auto& bc = w_.backends[f->backend_id];
+  ++bc.packets;
+  bc.bytes += rte_pktmbuf_pkt_len(m);
+  send(m, f->out_port);
+}
+
+// backend -> client (nat) or backend -> local address (fullnat): restore the VIP as the
+// source and, for fullnat, the client as the destination.
+void Pipeline::reply(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, Drop if_unknown) {
+  const FlowKey key{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
+  bool is_reply = false;
+  Flow* f = w_.flows->lookup(key, &is_reply);
+  if (!f || !is_reply) return drop(m, if_unknown);
+  track_state(f, tcp->flags, false);
+  if (!decrement_ttl(ip)) return drop(m, Drop::ttl_exceeded);
+  set_ip_src(ip, tcp, f->fwd.daddr_be);
+  set_tcp_sport(tcp, f->fwd.dport_be);
+  set_ip_dst(ip, tcp, f->fwd.saddr_be);    // no-op for nat
+  set_tcp_dport(tcp, f->fwd.sport_be);     // no-op for nat
+  uint64_t client_mac = 0;
+  __builtin_memcpy(&client_mac, f->client_mac, 6);
+  set_macs(eth, client_mac, s_.ports[f->in_port].mac);
+  send(m, f->in_port);
+}
+
+void Worker::flush_tx(const Snapshot& snap) {
+  for (uint16_t p = 0; p < snap.ports.size(); ++p) {
+    TxBuffer& buf = tx[p];
+    if (buf.count == 0) continue;
+    uint64_t bytes = 0;
+    uint16_t sent = rte_eth_tx_burst(snap.ports[p].dpdk_port, tx_queue, buf.pkts, buf.count);
+    for (uint16_t i = 0; i < sent; ++i) bytes += rte_pktmbuf_pkt_len(buf.pkts[i]);
+    counters.count(Event::tx, sent);
+    counters.count(Event::tx_bytes, bytes);
+    for (uint16_t i = sent; i < buf.count; ++i) {
+      counters.drop(Drop::tx_full);
+      rte_pktmbuf_free(buf.pkts[i]);
+    }
+    buf.count = 0;
+  }
+}
+
+namespace {
+
+void on_flow_removed(void* ctx, const Flow& flow, FlowTable::RemoveReason why) {
+  auto* w = static_cast<Worker*>(ctx);
+  if (flow.state != FlowState::closing) {
+    auto& bc = w->backends[flow.backend_id];
+    bc.open.store(bc.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
+  w->counters.count(why == FlowTable::RemoveReason::evicted ? Event::flows_evicted : Event::flows_expired);
+}
+
+}  // namespace
+
+FlowTable::RemoveHook worker_flow_remove_hook() { return on_flow_removed; }
+
+int Worker::main_loop(void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  DataplaneShared* shared = w->shared;
+  rte_rcu_qsbr_thread_register(shared->qsbr, w->index);
+  rte_rcu_qsbr_thread_online(shared->qsbr, w->index);
+  const uint16_t burst = shared->burst;
+  rte_mbuf* pkts[256];
+  uint32_t idle_polls = 0;
+  uint64_t iterations = 0;
+  while (!shared->quit.load(std::memory_order_acquire)) {
+    w->now_ms = tsc_now_ms();
+    const Snapshot* snap = shared->snapshot.load(std::memory_order_acquire);
+    uint32_t work = 0;
+    if (!shared->stop_rx.load(std::memory_order_relaxed)) {
+      for (uint16_t q = 0; q < w->rx_count; ++q) {
+        uint16_t n = rte_eth_rx_burst(w->rx[q].dpdk_port, w->rx[q].queue, pkts, burst);
+        if (n == 0) continue;
+        work += n;
+        w->counters.count(Event::rx, n);
+        uint64_t bytes = 0;
+        for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
+        w->counters.count(Event::rx_bytes, bytes);
+        Pipeline pipeline(*w, *snap);
+        for (uint16_t i = 0; i < n; ++i) {
+          if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+          pipeline.handle(pkts[i], false);
+        }
+      }
+    }
+    for (uint16_t from = 0; from < shared->workers; ++from) {
+      rte_ring* ring = w->handoff_in[from];
+      if (!ring) continue;
+      unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), burst, nullptr);
+      if (n == 0) continue;
+      work += n;
+      w->counters.count(Event::handoff_in, n);
+      Pipeline pipeline(*w, *snap);
+      for (unsigned i = 0; i < n; ++i) pipeline.handle(pkts[i], true);
+    }
+    if (w->control_tx) {
+      unsigned n = rte_ring_sc_dequeue_burst(w->control_tx, reinterpret_cast<void**>(pkts), burst, nullptr);
+      for (unsigned i = 0; i < n; ++i) {
+        uint16_t p = pkts[i]->port < snap->port_index_by_dpdk.size() ? snap->port_index_by_dpdk[pkts[i]->port] : 0xffff;
+        if (p == 0xffff) {
+          rte_pktmbuf_free(pkts[i]);
+          continue;
+        }
+        auto& buf = w->tx[p];
+        buf.pkts[buf.count++] = pkts[i];
+        if (buf.count == kTxBufferSize) w->flush_tx(*snap);
+      }
+      work += n;
+    }
+    w->flush_tx(*snap);
+    if (w->flows->expire(w->now_ms, 64)) w->flow_count.store(w->flows->size(), std::memory_order_relaxed);
+    rte_rcu_qsbr_quiescent(shared->qsbr, w->index);
+    w->iterations.store(++iterations, std::memory_order_release);
+    if (work) {
+      idle_polls = 0;
+    } else if (shared->idle_sleep_us && ++idle_polls > 128) {
+      rte_delay_us_sleep(shared->idle_sleep_us);  // idle only: nothing is waiting
+    }
+  }
+  rte_rcu_qsbr_thread_offline(shared->qsbr, w->index);
+  rte_rcu_qsbr_thread_unregister(shared->qsbr, w->index);
+  return 0;
+}
+
+}  // namespace lb
