@@ -149,14 +149,15 @@ void read_port(TableReader& r, PortConfig& p) {
     else if (*role == "both") p.role = PortRole::both;
     else r.error("role", "\"" + *role + "\" is not one of client, server, both");
   }
+  bool have_address = false;
   if (auto a = r.string("address", true)) {
     auto prefix = parse_prefix(*a);
     if (!prefix || prefix->len == 0 || prefix->len == 32)
       r.error("address", "\"" + *a + "\" is not an address with a prefix length 1..31 (a.b.c.d/len)");
-    else p.address = *prefix;
+    else p.address = *prefix, have_address = true;
   }
   p.gateway = r.address("gateway", false);
-  if (p.gateway && !p.address.contains(*p.gateway))
+  if (p.gateway && have_address && !p.address.contains(*p.gateway))
     r.error("gateway", to_string(*p.gateway) + " is not inside the port's subnet");
 }
 

@@ -27,7 +27,6 @@ namespace lb {
   X(flow_table_full, "new flow could not be stored (index bucket pair full)")      \
   X(no_local_port, "fullnat: no free local port for the new flow")                 \
   X(neighbour_unresolved, "next hop's MAC not known yet (ARP in progress)")        \
-  X(no_route, "no port reaches the destination")                                   \
   X(ttl_exceeded, "IPv4 TTL would reach zero")                                     \
   X(handoff_full, "software hand-off ring to the owning lcore was full")           \
   X(tx_full, "port TX queue did not accept the packet")                            \

@@ -186,7 +186,7 @@ Flow* FlowTable::create(const FlowKey& fwd, FlowState state, uint32_t now_ms) {
 }
 
 bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev) {
-  if (reverse_in_use(rev)) return false;
+  if ((flow->flags & kFlowHasReverse) || reverse_in_use(rev)) return false;
   if (!index_insert(rev, (index_of(flow) << 1) | 1)) return false;
   flow->rev = rev;
   flow->flags |= kFlowHasReverse;

@@ -96,7 +96,8 @@ class FlowTable {
   // full. Returns nullptr only when both index buckets of the key are full. The caller
   // fills the payload fields. `fwd` must not be present already.
   Flow* create(const FlowKey& fwd, FlowState state, uint32_t now_ms);
-  // Adds the reverse key. False (nothing changed) if the key is in use or its buckets are full.
+  // Adds the reverse key. False (nothing changed) if the flow has one already, the key is
+  // in use, or its buckets are full.
   bool set_reverse(Flow* flow, const FlowKey& rev);
   // A packet of this flow was seen now.
   void touch(Flow* flow, uint32_t now_ms) {

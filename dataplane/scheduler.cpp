@@ -27,12 +27,13 @@ int pick_wrr(const SchedVip& vip, SchedState& st, const SchedInput&) {
 }
 
 // lc and wlc: minimise open/weight (lc uses weight 1 for every eligible backend).
-// Ties are broken by starting the scan at a rotating position.
+// Ties are broken round robin: the scan starts just after the previous pick, so tied
+// backends take turns even when other backends sit between them in the list.
 template <bool Weighted>
 int pick_least(const SchedVip& vip, SchedState& st, const SchedInput& in) {
   int best = kNoBackend;
   uint64_t best_open = 0, best_weight = 1;
-  uint32_t start = st.cursor++;
+  uint32_t start = st.cursor;
   for (uint16_t n = 0; n < vip.count; ++n) {
     uint16_t i = static_cast<uint16_t>((start + n) % vip.count);
     const auto& b = vip.backends[i];
@@ -46,6 +47,7 @@ int pick_least(const SchedVip& vip, SchedState& st, const SchedInput& in) {
       best_weight = weight;
     }
   }
+  if (best != kNoBackend) st.cursor = static_cast<uint32_t>(best) + 1;
   return best;
 }
 

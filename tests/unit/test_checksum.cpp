@@ -1,0 +1,248 @@
+// Unit tests for checksum.hpp: full and incremental Internet checksums.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "checksum.hpp"
+#include "net.hpp"
+
+namespace lb {
+namespace {
+
+// Reference RFC 1071 checksum written independently: big-endian 16-bit words, odd byte
+// padded with a zero on the right, end-around carry, complement. Returns the value in
+// host order (as it would be read with ntohs from the header).
+uint16_t ref_checksum(const std::vector<uint8_t>& data) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < data.size(); i += 2) {
+    uint16_t hi = data[i];
+    uint16_t lo = i + 1 < data.size() ? data[i + 1] : 0;
+    sum += static_cast<uint64_t>(hi << 8 | lo);
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+void store_be16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+// Raw (wire-order) loads/stores, as the dataplane does on real headers.
+uint16_t raw16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+uint32_t raw32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+void set_raw16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+void set_raw32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+
+TEST(Checksum, KnownIpv4HeaderExample) {
+  // The classic example: 4500 0073 0000 4000 4011 [b861] c0a8 0001 c0a8 00c7
+  uint8_t hdr[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                     0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
+  uint16_t c = csum_compute(hdr, sizeof hdr);
+  set_raw16(hdr + 10, c);
+  EXPECT_EQ(hdr[10], 0xb8);
+  EXPECT_EQ(hdr[11], 0x61);
+  EXPECT_EQ(ntoh16(c), 0xb861);
+  // A header with its checksum in place sums to all ones.
+  EXPECT_EQ(csum_fold(csum_partial(hdr, sizeof hdr)), 0xffff);
+  // And recomputing over it yields zero.
+  EXPECT_EQ(csum_compute(hdr, sizeof hdr), 0);
+}
+
+TEST(Checksum, ComputeMatchesReferenceOnRandomBuffers) {
+  std::mt19937 rng(2024);
+  for (int iter = 0; iter < 2000; ++iter) {
+    size_t len = rng() % 1600;  // odd and even lengths, including 0 and 1
+    std::vector<uint8_t> buf(len);
+    int flavour = iter % 4;
+    for (auto& b : buf)
+      b = flavour == 0 ? 0xff : flavour == 1 ? static_cast<uint8_t>(rng() & 1 ? 0xff : 0x00)
+                                             : static_cast<uint8_t>(rng());
+    uint16_t got = csum_compute(buf.data(), buf.size());
+    ASSERT_EQ(ntoh16(got), ref_checksum(buf)) << "len " << len << " flavour " << flavour;
+
+    // csum_partial may be chained over even-sized chunks.
+    if (len >= 2) {
+      size_t split = (rng() % len) & ~size_t{1};
+      uint32_t s = csum_partial(buf.data(), split);
+      s = csum_partial(buf.data() + split, len - split, s);
+      ASSERT_EQ(static_cast<uint16_t>(~csum_fold(s)), got);
+    }
+  }
+}
+
+TEST(Checksum, FoldHandlesDoubleCarry) {
+  EXPECT_EQ(csum_fold(0x0000ffffu), 0xffff);
+  EXPECT_EQ(csum_fold(0x00010000u), 0x0001);
+  EXPECT_EQ(csum_fold(0x0001ffffu), 0x0001);  // 0xffff + 1 -> 0x10000 -> 1
+  EXPECT_EQ(csum_fold(0xffffffffu), 0xffff);
+  EXPECT_EQ(csum_fold(0x1234u), 0x1234);
+}
+
+std::vector<uint8_t> random_ipv4_header(std::mt19937& rng) {
+  std::vector<uint8_t> h(20);
+  for (auto& b : h) b = static_cast<uint8_t>(rng());
+  h[0] = 0x45;
+  h[10] = h[11] = 0;
+  store_be16(&h[10], ref_checksum(h));
+  return h;
+}
+
+TEST(Checksum, IncrementalIpv4AddressRewriteMatchesRecompute) {
+  std::mt19937 rng(1);
+  for (int iter = 0; iter < 20000; ++iter) {
+    auto h = random_ipv4_header(rng);
+    // Rewrite source, destination, or both, sometimes to special values.
+    int which = iter % 3;
+    uint32_t new_values[2] = {static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng())};
+    if (iter % 17 == 0) new_values[0] = 0;
+    if (iter % 19 == 0) new_values[1] = 0xffffffffu;
+    uint16_t check = raw16(&h[10]);
+    for (int f = 0; f < 2; ++f) {
+      if (!(which == 2 || which == f)) continue;
+      uint8_t* field = &h[12 + 4 * f];
+      uint32_t old_be = raw32(field);
+      uint32_t new_be = hton32(new_values[f]);
+      csum_replace4(&check, old_be, new_be);
+      set_raw32(field, new_be);
+    }
+    set_raw16(&h[10], check);
+    auto copy = h;
+    copy[10] = copy[11] = 0;
+    ASSERT_EQ(load_be16(&h[10]), ref_checksum(copy)) << "iteration " << iter;
+  }
+}
+
+TEST(Checksum, IncrementalTtlDecrementMatchesRecompute) {
+  std::mt19937 rng(3);
+  for (int iter = 0; iter < 5000; ++iter) {
+    auto h = random_ipv4_header(rng);
+    if (h[8] == 0) h[8] = 1, h[10] = h[11] = 0, store_be16(&h[10], ref_checksum(h));
+    uint16_t check = raw16(&h[10]);
+    uint16_t old_word = raw16(&h[8]);  // ttl, proto
+    --h[8];
+    csum_replace2(&check, old_word, raw16(&h[8]));
+    set_raw16(&h[10], check);
+    auto copy = h;
+    copy[10] = copy[11] = 0;
+    ASSERT_EQ(load_be16(&h[10]), ref_checksum(copy)) << "iteration " << iter;
+  }
+}
+
+// A TCP segment's checksum covers a pseudo header (saddr, daddr, 0, proto, tcp length)
+// and the segment. This models a buffer of pseudo header + segment, rewrites addresses
+// with csum_replace4 and ports with csum_replace2, and compares with a recomputation.
+struct TcpBuf {
+  std::vector<uint8_t> bytes;  // 12 bytes pseudo header, then the segment
+  static constexpr size_t kSaddr = 0, kDaddr = 4, kSport = 12, kDport = 14, kCheck = 12 + 16;
+};
+
+TcpBuf random_tcp(std::mt19937& rng) {
+  size_t seg_len = 20 + rng() % 200;  // odd lengths included
+  TcpBuf t;
+  t.bytes.resize(12 + seg_len);
+  for (auto& b : t.bytes) b = static_cast<uint8_t>(rng());
+  t.bytes[8] = 0;
+  t.bytes[9] = 6;
+  store_be16(&t.bytes[10], static_cast<uint16_t>(seg_len));
+  t.bytes[TcpBuf::kCheck] = t.bytes[TcpBuf::kCheck + 1] = 0;
+  store_be16(&t.bytes[TcpBuf::kCheck], ref_checksum(t.bytes));
+  return t;
+}
+
+uint16_t tcp_recompute(const TcpBuf& t) {
+  auto copy = t.bytes;
+  copy[TcpBuf::kCheck] = copy[TcpBuf::kCheck + 1] = 0;
+  return ref_checksum(copy);
+}
+
+TEST(Checksum, IncrementalTcpRewriteMatchesRecompute) {
+  std::mt19937 rng(5);
+  for (int iter = 0; iter < 20000; ++iter) {
+    TcpBuf t = random_tcp(rng);
+    ASSERT_EQ(load_be16(&t.bytes[TcpBuf::kCheck]), tcp_recompute(t));
+    uint16_t check = raw16(&t.bytes[TcpBuf::kCheck]);
+    // nat-style: destination address and port; fullnat: source too.
+    int changes = 1 + static_cast<int>(rng() % 4);
+    for (int c = 0; c < changes; ++c) {
+      switch (rng() % 4) {
+        case 0:
+        case 1: {
+          size_t off = (c % 2) ? TcpBuf::kSaddr : TcpBuf::kDaddr;
+          uint32_t old_be = raw32(&t.bytes[off]);
+          uint32_t new_be = static_cast<uint32_t>(rng());
+          csum_replace4(&check, old_be, new_be);
+          set_raw32(&t.bytes[off], new_be);
+          break;
+        }
+        default: {
+          size_t off = (c % 2) ? TcpBuf::kSport : TcpBuf::kDport;
+          uint16_t old_be = raw16(&t.bytes[off]);
+          uint16_t new_be = static_cast<uint16_t>(rng());
+          if (iter % 23 == 0) new_be = 0;
+          if (iter % 29 == 0) new_be = 0xffff;
+          csum_replace2(&check, old_be, new_be);
+          set_raw16(&t.bytes[off], new_be);
+          break;
+        }
+      }
+    }
+    set_raw16(&t.bytes[TcpBuf::kCheck], check);
+    ASSERT_EQ(load_be16(&t.bytes[TcpBuf::kCheck]), tcp_recompute(t)) << "iteration " << iter;
+    // The receiver's check: everything including the checksum sums to all ones.
+    ASSERT_EQ(csum_fold(csum_partial(t.bytes.data(), t.bytes.size())), 0xffff);
+  }
+}
+
+TEST(Checksum, IncrementalToAndFromZeroChecksum) {
+  // Choose a new port so that the correct checksum becomes exactly 0x0000, then move
+  // away from it again; incremental updates must agree with recomputation both ways.
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 2000; ++iter) {
+    TcpBuf t = random_tcp(rng);
+    auto without_port = t.bytes;
+    without_port[TcpBuf::kDport] = without_port[TcpBuf::kDport + 1] = 0;
+    without_port[TcpBuf::kCheck] = without_port[TcpBuf::kCheck + 1] = 0;
+    // ref_checksum = ~S, so the port that makes S + port == 0xffff is port = ~S = ref.
+    uint16_t port = ref_checksum(without_port);
+    uint16_t check = raw16(&t.bytes[TcpBuf::kCheck]);
+    uint16_t old_be = raw16(&t.bytes[TcpBuf::kDport]);
+    uint16_t new_be = hton16(port);
+    csum_replace2(&check, old_be, new_be);
+    set_raw16(&t.bytes[TcpBuf::kDport], new_be);
+    set_raw16(&t.bytes[TcpBuf::kCheck], check);
+    ASSERT_EQ(tcp_recompute(t), 0) << "construction";
+    ASSERT_EQ(check, 0) << "iteration " << iter;
+    // Now from checksum 0 to something else.
+    uint16_t next_be = static_cast<uint16_t>(rng());
+    csum_replace2(&check, new_be, next_be);
+    set_raw16(&t.bytes[TcpBuf::kDport], next_be);
+    set_raw16(&t.bytes[TcpBuf::kCheck], check);
+    ASSERT_EQ(load_be16(&t.bytes[TcpBuf::kCheck]), tcp_recompute(t)) << "iteration " << iter;
+  }
+}
+
+TEST(Checksum, ReplaceWithSameValueKeepsChecksum) {
+  std::mt19937 rng(17);
+  for (int i = 0; i < 1000; ++i) {
+    auto h = random_ipv4_header(rng);
+    uint16_t check = raw16(&h[10]);
+    uint16_t before = check;
+    csum_replace4(&check, raw32(&h[12]), raw32(&h[12]));
+    csum_replace2(&check, raw16(&h[2]), raw16(&h[2]));
+    ASSERT_EQ(check, before);
+  }
+}
+
+}  // namespace
+}  // namespace lb

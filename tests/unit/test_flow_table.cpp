@@ -1,0 +1,563 @@
+// Unit tests for flow_table.hpp: keys, reverse keys, LRU expiry and eviction.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <tuple>
+#include <unordered_set>
+#include <vector>
+
+#include "flow_table.hpp"
+
+namespace lb {
+namespace {
+
+using Reason = FlowTable::RemoveReason;
+
+struct HookLog {
+  struct Event {
+    FlowKey key;
+    FlowState state;
+    uint16_t backend_id;
+    Reason why;
+  };
+  std::vector<Event> events;
+  unsigned count(Reason r) const {
+    unsigned n = 0;
+    for (const auto& e : events) n += e.why == r;
+    return n;
+  }
+  static void hook(void* ctx, const Flow& flow, Reason why) {
+    auto* log = static_cast<HookLog*>(ctx);
+    EXPECT_TRUE(flow.flags & kFlowInUse) << "hook must see the flow intact";
+    log->events.push_back({flow.fwd, flow.state, flow.backend_id, why});
+  }
+};
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// A table with its own 64-byte aligned memory.
+class TestTable {
+ public:
+  TestTable(uint32_t capacity, FlowTable::Timeouts t) {
+    size_t bytes = (FlowTable::memory_bytes(capacity) + 63) / 64 * 64;
+    mem_.reset(std::aligned_alloc(64, bytes));
+    // Scribble over the memory so the table cannot rely on it being zeroed.
+    std::memset(mem_.get(), 0xa5, bytes);
+    table_ = std::make_unique<FlowTable>(mem_.get(), capacity, t, &HookLog::hook, &log_);
+  }
+  FlowTable& operator*() { return *table_; }
+  FlowTable* operator->() { return table_.get(); }
+  HookLog& log() { return log_; }
+
+ private:
+  std::unique_ptr<void, FreeDeleter> mem_;
+  HookLog log_;
+  std::unique_ptr<FlowTable> table_;
+};
+
+constexpr FlowTable::Timeouts kTimeouts{5000, 60000, 3000};  // syn, established, closing
+constexpr uint32_t kGran = FlowTable::kTouchGranularityMs;
+
+FlowKey key(uint32_t n) {
+  // Distinct, structured keys: client 10.x.y.z:port -> VIP 203.0.113.10:80 (wire order
+  // does not matter to the table; values are just distinct).
+  return FlowKey{0x0a000000u + n, 0xcb00710au, static_cast<uint16_t>(1024 + n % 60000), 80};
+}
+FlowKey rkey(uint32_t n) {
+  return FlowKey{0xc0a80001u + (n % 200), 0x0a000000u + n, 8080, static_cast<uint16_t>(1024 + n % 60000)};
+}
+
+Flow* find(FlowTable& t, const FlowKey& k, bool* reply = nullptr) {
+  bool r = false;
+  Flow* f = t.lookup(k, &r);
+  if (reply) *reply = r;
+  return f;
+}
+
+TEST(FlowTable, LayoutAndMemoryBudget) {
+  EXPECT_EQ(sizeof(Flow), 64u);
+  EXPECT_EQ(alignof(Flow), 64u);
+  for (uint32_t cap : {1u, 7u, 1000u, 1024u, 100000u, 262144u, 1u << 20, 3000017u}) {
+    size_t bytes = FlowTable::memory_bytes(cap);
+    EXPECT_GE(bytes, static_cast<size_t>(cap) * sizeof(Flow)) << cap;
+    EXPECT_EQ(bytes % 64, 0u) << cap;
+    if (cap >= 1000) {
+      EXPECT_LE(bytes / cap, 100u) << cap;
+    }
+    // Index room for two keys per flow at most 2/3 full: >= 3 slots per flow.
+    EXPECT_GE(static_cast<uint64_t>(FlowTable::bucket_count(cap)) * 8, 3ull * cap) << cap;
+  }
+}
+
+TEST(FlowTable, ConstructorValidatesArguments) {
+  size_t bytes = (FlowTable::memory_bytes(16) + 63) / 64 * 64 + 64;
+  std::unique_ptr<void, FreeDeleter> mem(std::aligned_alloc(64, bytes));
+  HookLog log;
+  EXPECT_THROW(FlowTable(mem.get(), 0, kTimeouts, &HookLog::hook, &log), std::invalid_argument);
+  EXPECT_THROW(FlowTable(static_cast<char*>(mem.get()) + 8, 16, kTimeouts, &HookLog::hook, &log),
+               std::invalid_argument);
+  FlowTable ok(mem.get(), 16, kTimeouts, &HookLog::hook, &log);
+  EXPECT_EQ(ok.capacity(), 16u);
+  EXPECT_EQ(ok.size(), 0u);
+  EXPECT_EQ(ok.timeout_ms(FlowState::syn_sent), 5000u);
+  EXPECT_EQ(ok.timeout_ms(FlowState::established), 60000u);
+  EXPECT_EQ(ok.timeout_ms(FlowState::closing), 3000u);
+}
+
+TEST(FlowTable, ForwardAndReverseKeys) {
+  TestTable t(64, kTimeouts);
+  const FlowKey fwd = key(1), rev = rkey(1);
+  EXPECT_EQ(find(*t, fwd), nullptr);
+
+  Flow* f = t->create(fwd, FlowState::syn_sent, 100);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(t->size(), 1u);
+  EXPECT_EQ(f->fwd, fwd);
+  EXPECT_EQ(f->state, FlowState::syn_sent);
+  EXPECT_TRUE(f->flags & kFlowInUse);
+  EXPECT_FALSE(f->flags & kFlowHasReverse);
+  f->backend_id = 77;
+
+  bool reply = true;
+  EXPECT_EQ(find(*t, fwd, &reply), f);
+  EXPECT_FALSE(reply);
+  EXPECT_EQ(find(*t, rev), nullptr) << "no reverse key yet";
+  EXPECT_FALSE(t->reverse_in_use(rev));
+
+  ASSERT_TRUE(t->set_reverse(f, rev));
+  EXPECT_TRUE(f->flags & kFlowHasReverse);
+  EXPECT_EQ(f->rev, rev);
+  EXPECT_EQ(find(*t, rev, &reply), f);
+  EXPECT_TRUE(reply);
+  EXPECT_EQ(find(*t, fwd, &reply), f);
+  EXPECT_FALSE(reply);
+  EXPECT_TRUE(t->reverse_in_use(rev));
+  EXPECT_EQ(t->size(), 1u) << "a reverse key is not a second flow";
+
+  // A second flow cannot take the same reverse key (fullnat local port clash).
+  Flow* g = t->create(key(2), FlowState::syn_sent, 100);
+  ASSERT_NE(g, nullptr);
+  EXPECT_NE(g, f);
+  EXPECT_FALSE(t->set_reverse(g, rev));
+  EXPECT_FALSE(g->flags & kFlowHasReverse);
+  EXPECT_EQ(find(*t, rev, &reply), f);
+  EXPECT_TRUE(reply);
+  // ... nor one that is another flow's forward key.
+  EXPECT_FALSE(t->set_reverse(g, fwd));
+  EXPECT_EQ(find(*t, fwd, &reply), f);
+  EXPECT_FALSE(reply);
+  // A fresh reverse key works.
+  EXPECT_TRUE(t->set_reverse(g, rkey(2)));
+  EXPECT_EQ(find(*t, rkey(2), &reply), g);
+  EXPECT_TRUE(reply);
+  EXPECT_EQ(t->size(), 2u);
+
+  // remove() takes both keys away and does not call the hook.
+  t->remove(f);
+  EXPECT_EQ(t->size(), 1u);
+  EXPECT_EQ(find(*t, fwd), nullptr);
+  EXPECT_EQ(find(*t, rev), nullptr);
+  EXPECT_FALSE(t->reverse_in_use(rev));
+  EXPECT_TRUE(t.log().events.empty());
+  EXPECT_EQ(find(*t, key(2)), g);
+
+  // The freed reverse key and forward key are usable again.
+  Flow* h = t->create(fwd, FlowState::established, 200);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->backend_id, 0) << "a new flow starts with a clean payload";
+  EXPECT_FALSE(h->flags & kFlowHasReverse);
+  EXPECT_EQ(find(*t, rev), nullptr) << "the old reverse key must not come back with the slot";
+  EXPECT_TRUE(t->set_reverse(h, rev));
+  EXPECT_EQ(find(*t, rev, &reply), h);
+  EXPECT_TRUE(reply);
+
+  t->remove(g);
+  t->remove(h);
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_EQ(find(*t, key(2)), nullptr);
+  EXPECT_EQ(find(*t, rkey(2)), nullptr);
+}
+
+TEST(FlowTable, KeysDifferingInOneFieldAreDistinct) {
+  TestTable t(64, kTimeouts);
+  FlowKey base{0x01020304u, 0x05060708u, 1000, 80};
+  std::vector<FlowKey> keys{base};
+  FlowKey k = base;
+  k.saddr_be ^= 1;
+  keys.push_back(k);
+  k = base;
+  k.daddr_be ^= 0x80000000u;
+  keys.push_back(k);
+  k = base;
+  k.sport_be ^= 1;
+  keys.push_back(k);
+  k = base;
+  k.dport_be ^= 0x100;
+  keys.push_back(k);
+  // Swapped addresses/ports (the reverse direction) must be a different key.
+  keys.push_back(FlowKey{base.daddr_be, base.saddr_be, base.dport_be, base.sport_be});
+  std::vector<Flow*> flows;
+  for (const auto& fk : keys) {
+    flows.push_back(t->create(fk, FlowState::syn_sent, 0));
+    ASSERT_NE(flows.back(), nullptr);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(find(*t, keys[i]), flows[i]) << i;
+}
+
+TEST(FlowTable, ExpiryFollowsPerStateTimeouts) {
+  TestTable t(64, kTimeouts);
+  Flow* syn = t->create(key(1), FlowState::syn_sent, 0);
+  Flow* est = t->create(key(2), FlowState::established, 0);
+  Flow* clo = t->create(key(3), FlowState::closing, 0);
+  ASSERT_TRUE(syn && est && clo);
+  auto& log = t.log();
+
+  // Well before any timeout (allowing the documented granularity): nothing.
+  EXPECT_EQ(t->expire(kTimeouts.closing_ms - kGran - 1, 100), 0u);
+  EXPECT_EQ(t->size(), 3u);
+  // Closing times out first.
+  EXPECT_EQ(t->expire(kTimeouts.closing_ms, 100), 1u);
+  ASSERT_EQ(log.events.size(), 1u);
+  EXPECT_EQ(log.events[0].key, key(3));
+  EXPECT_EQ(log.events[0].why, Reason::expired);
+  EXPECT_EQ(log.events[0].state, FlowState::closing);
+  EXPECT_EQ(find(*t, key(3)), nullptr);
+  // Then syn.
+  EXPECT_EQ(t->expire(kTimeouts.syn_ms - kGran - 1, 100), 0u);
+  EXPECT_EQ(t->expire(kTimeouts.syn_ms, 100), 1u);
+  ASSERT_EQ(log.events.size(), 2u);
+  EXPECT_EQ(log.events[1].key, key(1));
+  EXPECT_EQ(find(*t, key(1)), nullptr);
+  // Established lives longest.
+  EXPECT_EQ(t->expire(kTimeouts.established_ms - kGran - 1, 100), 0u);
+  EXPECT_NE(find(*t, key(2)), nullptr);
+  EXPECT_EQ(t->expire(kTimeouts.established_ms, 100), 1u);
+  EXPECT_EQ(find(*t, key(2)), nullptr);
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_EQ(log.count(Reason::expired), 3u);
+  EXPECT_EQ(log.count(Reason::evicted), 0u);
+  // Nothing left to expire.
+  EXPECT_EQ(t->expire(10'000'000, 100), 0u);
+}
+
+TEST(FlowTable, SetStateMovesFlowToTheOtherList) {
+  TestTable t(64, kTimeouts);
+  Flow* f = t->create(key(1), FlowState::syn_sent, 0);
+  Flow* other_syn = t->create(key(2), FlowState::syn_sent, 0);
+  ASSERT_TRUE(f && other_syn);
+  t->set_state(f, FlowState::established, 4000);
+  EXPECT_EQ(f->state, FlowState::established);
+  // Past the syn timeout of both: only the flow still in syn goes.
+  EXPECT_EQ(t->expire(10000, 100), 1u);
+  ASSERT_EQ(t.log().events.size(), 1u);
+  EXPECT_EQ(t.log().events[0].key, key(2));
+  EXPECT_EQ(find(*t, key(1)), f);
+  // Established timeout counts from the state change.
+  EXPECT_EQ(t->expire(4000 + kTimeouts.established_ms - kGran - 1, 100), 0u);
+  // Closing: a short timeout again, counted from the change.
+  t->set_state(f, FlowState::closing, 20000);
+  EXPECT_EQ(f->state, FlowState::closing);
+  EXPECT_EQ(t->expire(20000 + kTimeouts.closing_ms - kGran - 1, 100), 0u);
+  EXPECT_EQ(find(*t, key(1)), f);
+  EXPECT_EQ(t->expire(20000 + kTimeouts.closing_ms, 100), 1u);
+  EXPECT_EQ(find(*t, key(1)), nullptr);
+  EXPECT_EQ(t.log().events.back().state, FlowState::closing);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TEST(FlowTable, SetStateToSameStateIsATouch) {
+  TestTable t(64, kTimeouts);
+  Flow* f = t->create(key(1), FlowState::established, 0);
+  Flow* g = t->create(key(2), FlowState::established, 0);
+  ASSERT_TRUE(f && g);
+  t->set_state(f, FlowState::established, 30000);
+  EXPECT_EQ(t->expire(kTimeouts.established_ms, 100), 1u);
+  EXPECT_EQ(find(*t, key(1)), f);
+  EXPECT_EQ(find(*t, key(2)), nullptr);
+}
+
+TEST(FlowTable, TouchKeepsAFlowAlive) {
+  TestTable t(64, kTimeouts);
+  // The touched flow is created first, so it is at the head of the syn list: the
+  // touch must really move it, or expiry would stop at it and miss the other one.
+  Flow* touched = t->create(key(1), FlowState::syn_sent, 0);
+  Flow* idle = t->create(key(2), FlowState::syn_sent, 100);
+  ASSERT_TRUE(touched && idle);
+  t->touch(touched, 1500);
+  t->touch(touched, 3000);
+  EXPECT_EQ(t->expire(100 + kTimeouts.syn_ms, 100), 1u);
+  EXPECT_EQ(find(*t, key(2)), nullptr);
+  EXPECT_EQ(find(*t, key(1)), touched);
+  EXPECT_EQ(t.log().events.at(0).key, key(2));
+  // It expires one timeout after its last effective touch.
+  EXPECT_EQ(t->expire(3000 + kTimeouts.syn_ms - kGran - 1, 100), 0u);
+  EXPECT_EQ(t->expire(3000 + kTimeouts.syn_ms, 100), 1u);
+  EXPECT_EQ(find(*t, key(1)), nullptr);
+}
+
+TEST(FlowTable, TouchHasGranularity) {
+  TestTable t(64, kTimeouts);
+  Flow* f = t->create(key(1), FlowState::syn_sent, 0);
+  ASSERT_NE(f, nullptr);
+  // Touches closer together than the granularity do not all count, but the flow may
+  // expire at most one granularity early relative to its last packet.
+  uint32_t last_packet = 0;
+  for (uint32_t now = 10; now <= 20000; now += 10) {
+    t->touch(f, now);
+    last_packet = now;
+  }
+  EXPECT_EQ(t->expire(last_packet + kTimeouts.syn_ms - kGran - 1, 100), 0u);
+  EXPECT_EQ(t->expire(last_packet + kTimeouts.syn_ms, 100), 1u);
+  EXPECT_GE(f->lru_stamp_ms + kGran, last_packet) << "stamp lags the last packet by less than the granularity";
+}
+
+TEST(FlowTable, ExpireRespectsBudget) {
+  TestTable t(128, kTimeouts);
+  for (uint32_t i = 0; i < 10; ++i) ASSERT_NE(t->create(key(i), FlowState::syn_sent, i), nullptr);
+  for (uint32_t i = 10; i < 16; ++i) ASSERT_NE(t->create(key(i), FlowState::closing, i), nullptr);
+  for (uint32_t i = 16; i < 20; ++i) ASSERT_NE(t->create(key(i), FlowState::established, i), nullptr);
+  const uint32_t now = 1'000'000;
+  EXPECT_EQ(t->expire(now, 0), 0u);
+  EXPECT_EQ(t->size(), 20u);
+  EXPECT_EQ(t->expire(now, 3), 3u);
+  EXPECT_EQ(t->size(), 17u);
+  EXPECT_EQ(t->expire(now, 8), 8u);  // crosses from one list to another
+  EXPECT_EQ(t->size(), 9u);
+  EXPECT_EQ(t.log().count(Reason::expired), 11u);
+  EXPECT_EQ(t->expire(now, 100), 9u);
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_EQ(t.log().count(Reason::expired), 20u);
+  std::set<uint32_t> seen;
+  for (const auto& e : t.log().events) seen.insert(e.key.saddr_be);
+  EXPECT_EQ(seen.size(), 20u) << "every flow reported exactly once";
+}
+
+TEST(FlowTable, EvictsLeastRecentlyUsedAcrossLists) {
+  TestTable t(4, kTimeouts);
+  auto& log = t.log();
+  Flow* a = t->create(key(1), FlowState::syn_sent, 1000);
+  Flow* b = t->create(key(2), FlowState::syn_sent, 2000);
+  ASSERT_TRUE(a && b);
+  t->set_state(b, FlowState::established, 2000);
+  Flow* c = t->create(key(3), FlowState::syn_sent, 3000);
+  Flow* d = t->create(key(4), FlowState::closing, 4000);
+  ASSERT_TRUE(c && d);
+  ASSERT_TRUE(t->set_reverse(b, rkey(2)));
+  t->touch(a, 5000);  // a is now the most recently used
+  // Last use: b 2000 (established), c 3000 (syn), d 4000 (closing), a 5000 (syn).
+  const uint32_t expect_order[] = {2, 3, 4, 1, 5};
+  for (uint32_t i = 0; i < 5; ++i) {
+    uint32_t n = 5 + i;
+    ASSERT_EQ(t->size(), 4u);
+    Flow* f = t->create(key(n), FlowState::syn_sent, 6000 + 1000 * i);
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(log.events.size(), i + 1);
+    EXPECT_EQ(log.events[i].why, Reason::evicted);
+    EXPECT_EQ(log.events[i].key, key(expect_order[i])) << "eviction " << i;
+    EXPECT_EQ(find(*t, key(expect_order[i])), nullptr);
+    EXPECT_EQ(find(*t, key(n)), f);
+  }
+  EXPECT_EQ(find(*t, rkey(2)), nullptr) << "evicted flow's reverse key is gone";
+  EXPECT_FALSE(t->reverse_in_use(rkey(2)));
+  EXPECT_EQ(log.count(Reason::evicted), 5u);
+  EXPECT_EQ(log.count(Reason::expired), 0u);
+  EXPECT_EQ(t->size(), 4u);
+}
+
+TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
+  TestTable t(2, kTimeouts);
+  const uint32_t before_wrap = 0xfffff000u;
+  Flow* a = t->create(key(1), FlowState::established, before_wrap);
+  Flow* b = t->create(key(2), FlowState::syn_sent, 0x800);  // 0x1800 ms later, after the wrap
+  ASSERT_TRUE(a && b);
+  ASSERT_NE(t->create(key(3), FlowState::syn_sent, 0x1000), nullptr);
+  ASSERT_EQ(t.log().events.size(), 1u);
+  EXPECT_EQ(t.log().events[0].key, key(1)) << "the older flow has the larger stamp";
+
+  TestTable u(8, kTimeouts);
+  Flow* f = u->create(key(1), FlowState::syn_sent, 0u - 1000u);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(u->expire(kTimeouts.syn_ms - 1000 - kGran - 1, 10), 0u);
+  EXPECT_EQ(u->expire(kTimeouts.syn_ms - 1000, 10), 1u);
+}
+
+// Randomised model check of LRU eviction: the evicted flow is always the one whose
+// last effective use is oldest, whatever mix of touches, state changes and removals.
+TEST(FlowTable, RandomisedEvictionMatchesModel) {
+  constexpr uint32_t kCap = 48;
+  // Long timeouts: this test never calls expire().
+  TestTable t(kCap, {1u << 30, 1u << 30, 1u << 30});
+  std::mt19937 rng(42);
+  struct ModelFlow {
+    uint32_t stamp;
+    FlowState state;
+    Flow* flow;
+  };
+  std::map<uint32_t, ModelFlow> model;  // key number -> flow
+  uint32_t now = 0xffff0000u;           // wraps during the test
+  uint32_t next_key = 0;
+  auto pick = [&]() {
+    auto it = model.begin();
+    std::advance(it, static_cast<long>(rng() % model.size()));
+    return it;
+  };
+  for (int op = 0; op < 20000; ++op) {
+    now += 1 + rng() % 1500;
+    unsigned what = rng() % 10;
+    if (what < 4 || model.empty()) {
+      uint32_t n = next_key++;
+      size_t before = t.log().events.size();
+      std::optional<uint32_t> victim;
+      if (model.size() == kCap) {
+        uint32_t oldest_age = 0;
+        for (const auto& [k, m] : model)
+          if (!victim || now - m.stamp > oldest_age) victim = k, oldest_age = now - m.stamp;
+      }
+      auto st = static_cast<FlowState>(rng() % 3);
+      Flow* f = t->create(key(n), st, now);
+      ASSERT_NE(f, nullptr);
+      if (victim) {
+        ASSERT_EQ(t.log().events.size(), before + 1);
+        ASSERT_EQ(t.log().events.back().why, Reason::evicted);
+        ASSERT_EQ(t.log().events.back().key, key(*victim)) << "op " << op;
+        model.erase(*victim);
+      } else {
+        ASSERT_EQ(t.log().events.size(), before);
+      }
+      model[n] = {now, st, f};
+    } else if (what < 7) {
+      auto it = pick();
+      t->touch(it->second.flow, now);
+      if (now - it->second.stamp >= kGran) it->second.stamp = now;
+    } else if (what < 9) {
+      auto it = pick();
+      auto st = static_cast<FlowState>(rng() % 3);
+      t->set_state(it->second.flow, st, now);
+      if (st != it->second.state || now - it->second.stamp >= kGran) it->second.stamp = now;
+      it->second.state = st;
+    } else {
+      auto it = pick();
+      t->remove(it->second.flow);
+      model.erase(it);
+    }
+    ASSERT_EQ(t->size(), model.size());
+  }
+  for (const auto& [n, m] : model) {
+    ASSERT_EQ(find(*t, key(n)), m.flow);
+    ASSERT_EQ(m.flow->state, m.state);
+  }
+}
+
+TEST(FlowTable, HundredThousandRandomFlows) {
+  constexpr uint32_t kCap = 100000;
+  TestTable t(kCap, kTimeouts);
+  std::mt19937_64 rng(0x5eed);
+  std::vector<FlowKey> fwd, rev;
+  std::unordered_set<uint64_t> used;  // hash of keys to keep them distinct
+  auto fresh = [&]() {
+    for (;;) {
+      uint64_t r = rng();
+      FlowKey k{static_cast<uint32_t>(r), static_cast<uint32_t>(r >> 32), static_cast<uint16_t>(rng()),
+                static_cast<uint16_t>(rng() % 4 == 0 ? 0x5000 : rng())};
+      uint64_t id = (static_cast<uint64_t>(k.saddr_be) * 0x100000001b3ull) ^ k.daddr_be ^
+                    (static_cast<uint64_t>(k.sport_be) << 40) ^ (static_cast<uint64_t>(k.dport_be) << 20);
+      if (used.insert(id).second) return k;
+    }
+  };
+  std::vector<Flow*> flows(kCap);
+  for (uint32_t i = 0; i < kCap; ++i) {
+    fwd.push_back(fresh());
+    rev.push_back(fresh());
+  }
+  for (uint32_t i = 0; i < kCap; ++i) {
+    Flow* f = t->create(fwd[i], FlowState::established, i / 100);
+    ASSERT_NE(f, nullptr) << "create failed at " << i;
+    f->backend_id = static_cast<uint16_t>(i);
+    f->vip_id = static_cast<uint16_t>(i >> 16);
+    flows[i] = f;
+  }
+  EXPECT_EQ(t->size(), kCap);
+  EXPECT_TRUE(t.log().events.empty()) << "nothing may be evicted below capacity";
+  // Reverse keys too: the index is sized for two keys per flow.
+  uint32_t reverse_failed = 0;
+  std::vector<bool> has_rev(kCap);
+  for (uint32_t i = 0; i < kCap; ++i) {
+    has_rev[i] = t->set_reverse(flows[i], rev[i]);
+    reverse_failed += !has_rev[i];
+  }
+  EXPECT_LE(reverse_failed, kCap / 1000) << "reverse keys refused at the design load";
+
+  auto id_of = [](const Flow* f) { return static_cast<uint32_t>(f->vip_id) << 16 | f->backend_id; };
+  std::set<const Flow*> distinct;
+  for (uint32_t i = 0; i < kCap; ++i) {
+    bool reply = true;
+    Flow* f = t->lookup(fwd[i], &reply);
+    ASSERT_NE(f, nullptr) << i;
+    ASSERT_EQ(id_of(f), i);
+    ASSERT_FALSE(reply);
+    ASSERT_EQ(f->fwd, fwd[i]);
+    distinct.insert(f);
+    if (has_rev[i]) {
+      ASSERT_EQ(t->lookup(rev[i], &reply), f) << i;
+      ASSERT_TRUE(reply);
+    } else {
+      ASSERT_EQ(t->lookup(rev[i], &reply), nullptr);
+    }
+  }
+  EXPECT_EQ(distinct.size(), kCap);
+
+  // Remove every other flow; the rest must be untouched.
+  for (uint32_t i = 0; i < kCap; i += 2) t->remove(flows[i]);
+  EXPECT_EQ(t->size(), kCap / 2);
+  for (uint32_t i = 0; i < kCap; ++i) {
+    bool reply = false;
+    Flow* f = t->lookup(fwd[i], &reply);
+    if (i % 2 == 0) {
+      ASSERT_EQ(f, nullptr) << i;
+      ASSERT_EQ(t->lookup(rev[i], &reply), nullptr) << i;
+    } else {
+      ASSERT_NE(f, nullptr) << i;
+      ASSERT_EQ(id_of(f), i);
+      if (has_rev[i]) {
+        ASSERT_EQ(t->lookup(rev[i], &reply), f);
+      }
+    }
+  }
+  // Refill the freed half with new keys.
+  std::vector<FlowKey> more;
+  for (uint32_t i = 0; i < kCap / 2; ++i) {
+    more.push_back(fresh());
+    Flow* f = t->create(more.back(), FlowState::syn_sent, 5000);
+    ASSERT_NE(f, nullptr) << "refill " << i;
+    f->backend_id = 0xffff;
+  }
+  EXPECT_EQ(t->size(), kCap);
+  EXPECT_TRUE(t.log().events.empty());
+  for (const auto& k : more) {
+    bool reply = true;
+    Flow* f = t->lookup(k, &reply);
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(f->backend_id, 0xffff);
+  }
+  for (uint32_t i = 1; i < kCap; i += 2) {
+    bool reply = true;
+    ASSERT_EQ(id_of(t->lookup(fwd[i], &reply)), i);
+  }
+}
+
+TEST(FlowTable, FlowStateNames) {
+  EXPECT_STREQ(flow_state_name(FlowState::syn_sent), "syn");
+  EXPECT_STREQ(flow_state_name(FlowState::established), "established");
+  EXPECT_STREQ(flow_state_name(FlowState::closing), "closing");
+}
+
+}  // namespace
+}  // namespace lb
