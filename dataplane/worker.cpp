@@ -221,6 +221,7 @@ void Pipeline::forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* 
   const FlowKey key{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
   const uint8_t flags = tcp->flags;
   const bool syn = (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+  if (M != FwdMode::dsr && ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);  // before any flow state
   bool is_reply = false;
   Flow* f = w_.flows->lookup(key, &is_reply);
   if (f && syn && f->state == FlowState::closing) {
