@@ -117,7 +117,12 @@ bool App::init_config() {
   for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.c_str());
   if (!r.config) return false;
   config_ = std::move(*r.config);
-  unsigned workers = rte_lcore_count() - 1;
+  worker_lcores_ = options_.worker_lcores;
+  if (worker_lcores_.empty()) {
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
+  }
+  size_t workers = worker_lcores_.size();
   if (workers == 0 || workers > kMaxWorkers) {
     log()->error("need 2 to {} lcores (one main, the rest workers); EAL gave {} (use -l or --lcores)",
                  kMaxWorkers + 1, rte_lcore_count());
@@ -136,7 +141,7 @@ bool App::init_mempool() {
 void App::fini_mempool() { rte_mempool_free(pool_); }
 
 bool App::init_ports() {
-  const uint16_t workers = static_cast<uint16_t>(rte_lcore_count() - 1);
+  const uint16_t workers = static_cast<uint16_t>(worker_lcores_.size());
   const auto& dp = config_.dataplane;
   for (const PortConfig& pc : config_.ports) {
     uint16_t id;
@@ -206,7 +211,7 @@ void App::fini_ports() {
 
 bool App::init_shared() {
   shared_ = new DataplaneShared();
-  shared_->workers = static_cast<uint16_t>(rte_lcore_count() - 1);
+  shared_->workers = static_cast<uint16_t>(worker_lcores_.size());
   shared_->burst = config_.dataplane.burst;
   shared_->idle_sleep_us = config_.dataplane.idle_sleep_us;
   size_t qsbr_size = rte_rcu_qsbr_get_memsize(shared_->workers);
@@ -255,8 +260,6 @@ bool App::init_workers() {
   const auto& dp = config_.dataplane;
   FlowTable::Timeouts timeouts{dp.syn_timeout_s * 1000, dp.established_timeout_s * 1000,
                                dp.closing_timeout_s * 1000};
-  unsigned lcore;
-  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
   for (uint16_t w = 0; w < n; ++w) {
     int socket = static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[w]));
     auto* wk = static_cast<Worker*>(rte_zmalloc_socket("lbdp_worker", sizeof(Worker), 64, socket));
@@ -377,30 +380,41 @@ void App::poll_slowpath(uint64_t now) {
   });
 }
 
+LcoreCounters App::totals() const {
+  LcoreCounters sum = main_counters_;
+  for (const Worker* wk : workers_) {
+    for (unsigned i = 0; i < kEventCount; ++i) sum.events[i] += wk->counters.events[i];
+    for (unsigned i = 0; i < kDropCount; ++i) sum.drops[i] += wk->counters.drops[i];
+  }
+  return sum;
+}
+
 uint64_t App::total_rx() const {
   uint64_t sum = 0;
   for (const Worker* wk : workers_) sum += wk->counters.get(Event::rx);
   return sum;
 }
 
-void App::run() {
-  const uint64_t start = now_ms();
-  uint64_t last_rx = total_rx(), last_rx_change = start;
-  while (!g_quit) {
-    uint64_t now = now_ms();
-    poll_slowpath(now);
-    if (g_print_stats) {
-      g_print_stats = 0;
-      print_stats(stdout, config_, *shared_, *shared_->snapshot.load(), main_counters_);
-    }
-    if (options_.duration_s && now - start >= options_.duration_s * 1000ull) break;
-    if (options_.idle_exit_ms) {
-      uint64_t rx = total_rx();
-      if (rx != last_rx) last_rx = rx, last_rx_change = now;
-      else if (now - last_rx_change >= options_.idle_exit_ms) break;
-    }
-    rte_delay_us_sleep(1000);
+bool App::tick() {
+  uint64_t now = now_ms();
+  if (run_started_ms_ == 0) run_started_ms_ = last_rx_change_ms_ = now;
+  poll_slowpath(now);
+  if (g_print_stats) {
+    g_print_stats = 0;
+    print_stats(stdout, config_, *shared_, *shared_->snapshot.load(), main_counters_);
   }
+  if (g_quit) return false;
+  if (options_.duration_s && now - run_started_ms_ >= options_.duration_s * 1000ull) return false;
+  if (options_.idle_exit_ms) {
+    uint64_t rx = total_rx();
+    if (rx != last_rx_) last_rx_ = rx, last_rx_change_ms_ = now;
+    else if (now - last_rx_change_ms_ >= options_.idle_exit_ms) return false;
+  }
+  return true;
+}
+
+void App::run() {
+  while (tick()) rte_delay_us_sleep(1000);
   log()->info("stopping");
 }
 

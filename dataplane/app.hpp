@@ -21,6 +21,7 @@ struct Options {
   std::string config_path;
   uint32_t idle_exit_ms = 0;    // exit once no port has received a packet for this long
   uint32_t duration_s = 0;      // exit after this many seconds
+  std::vector<unsigned> worker_lcores;  // empty: every EAL worker lcore
 };
 
 // Parses the arguments after EAL's (after "--"). Exits with a usage message on error.
@@ -35,6 +36,18 @@ class App {
   bool start();
   // Runs the main loop until a signal, --duration or --idle-exit; then drains and stops.
   void run();
+  // One pass of the main loop (ARP slow path, signals, stop conditions); false when
+  // lbdp should stop. run() calls it every millisecond; embedders may call it instead.
+  bool tick();
+  // Counters summed over the workers and the main lcore (racy reads of 64-bit words:
+  // each value is exact as of some recent moment). Main lcore only.
+  LcoreCounters totals() const;
+  uint16_t workers() const { return static_cast<uint16_t>(workers_.size()); }
+  uint32_t flows_in_tables() const {
+    uint32_t n = 0;
+    for (const Worker* wk : workers_) n += wk->flow_count.load(std::memory_order_relaxed);
+    return n;
+  }
 
  private:
   struct Step {
@@ -79,7 +92,8 @@ class App {
   std::vector<rte_ring*> rings_;
   rte_ring* control_tx_ = nullptr;
   bool launched_ = false;
-  LcoreCounters main_counters_{};  // written by the main lcore (ARP replies)
+  LcoreCounters main_counters_{};
+  uint64_t run_started_ms_ = 0, last_rx_ = 0, last_rx_change_ms_ = 0;  // written by the main lcore (ARP replies)
 };
 
 }  // namespace lb

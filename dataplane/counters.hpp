@@ -56,7 +56,9 @@ constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count_);
   X(flows_recovered, "flows re-created from consistent hashing on a non-SYN")    \
   X(arp_replies_sent, "ARP requests for our addresses answered")                 \
   X(icmp_echo_replies, "ICMP echo requests answered")                            \
-  X(slowpath, "packets passed to the main lcore (ARP)")
+  X(slowpath, "packets passed to the main lcore (ARP)")                          \
+  X(busy_cycles, "TSC cycles spent in loop passes that had packets")              \
+  X(busy_passes, "loop passes that had packets")
 
 enum class Event : uint8_t {
 #define LB_X(name, desc) name,

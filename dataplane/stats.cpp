@@ -1,12 +1,13 @@
 #include "stats.hpp"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 namespace lb {
 
 void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
                  const LcoreCounters& main_counters) {
-  std::fprintf(out, "--- lbdp statistics ---\n");
+  std::fprintf(out, "--- lbdp statistics ---\ntsc_hz %lu\n", rte_get_tsc_hz());
   for (size_t p = 0; p < snap.ports.size(); ++p) {
     rte_eth_stats st{};
     rte_eth_stats_get(snap.ports[p].dpdk_port, &st);
@@ -22,10 +23,10 @@ void print_stats(std::FILE* out, const Config& config, const DataplaneShared& sh
     for (unsigned i = 0; i < kDropCount; ++i) total.drops[i] += c.drops[i];
     std::fprintf(out,
                  "lcore %u rx=%lu tx=%lu handoff_in=%lu handoff_out=%lu flows=%u created=%lu expired=%lu "
-                 "evicted=%lu drops=%lu\n",
+                 "evicted=%lu drops=%lu busy_cycles=%lu\n",
                  w, c.get(Event::rx), c.get(Event::tx), c.get(Event::handoff_in), c.get(Event::handoff_out),
                  wk.flow_count.load(std::memory_order_relaxed), c.get(Event::flows_created),
-                 c.get(Event::flows_expired), c.get(Event::flows_evicted), c.total_drops());
+                 c.get(Event::flows_expired), c.get(Event::flows_evicted), c.total_drops(), c.get(Event::busy_cycles));
   }
   for (unsigned i = 0; i < kEventCount; ++i) std::fprintf(out, "event %s %lu\n", kEventNames[i], total.events[i]);
   for (unsigned i = 0; i < kDropCount; ++i)

@@ -4,7 +4,7 @@
 //
 // The line formats are stable (tests and scripts parse them; docs/statistics.md):
 //   port NAME dpdk=N rx=N tx=N rx_missed=N rx_errors=N tx_errors=N
-//   lcore W rx=N tx=N handoff_in=N handoff_out=N flows=N created=N expired=N evicted=N drops=N
+//   lcore W rx=N tx=N handoff_in=N handoff_out=N flows=N created=N expired=N evicted=N drops=N busy_cycles=N
 //   drop REASON N
 //   event NAME N
 //   backend ADDR:PORT vip ADDR:PORT open=N flows=N packets=N bytes=N

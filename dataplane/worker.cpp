@@ -11,9 +11,9 @@ namespace lb {
 
 namespace {
 
-inline uint32_t tsc_now_ms() {
+inline uint32_t tsc_now_ms(uint64_t tsc) {
   static const uint64_t per_ms = rte_get_tsc_hz() / 1000;
-  return static_cast<uint32_t>(rte_get_tsc_cycles() / per_ms);
+  return static_cast<uint32_t>(tsc / per_ms);
 }
 
 inline uint64_t hash_addr(uint32_t addr_be) { return (addr_be ^ 0x5bd1e995u) * 0xc6a4a7935bd1e995ull; }
@@ -317,7 +317,8 @@ int Worker::main_loop(void* arg) {
   uint32_t idle_polls = 0;
   uint64_t iterations = 0;
   while (!shared->quit.load(std::memory_order_acquire)) {
-    w->now_ms = tsc_now_ms();
+    const uint64_t pass_start = rte_rdtsc();
+    w->now_ms = tsc_now_ms(pass_start);
     const Snapshot* snap = shared->snapshot.load(std::memory_order_acquire);
     uint32_t work = 0;
     if (!shared->stop_rx.load(std::memory_order_relaxed)) {
@@ -366,6 +367,8 @@ int Worker::main_loop(void* arg) {
     w->iterations.store(++iterations, std::memory_order_release);
     if (work) {
       idle_polls = 0;
+      w->counters.count(Event::busy_cycles, rte_rdtsc() - pass_start);
+      w->counters.count(Event::busy_passes);
     } else if (shared->idle_sleep_us && ++idle_polls > 128) {
       rte_delay_us_sleep(shared->idle_sleep_us);  // idle only: nothing is waiting
     }

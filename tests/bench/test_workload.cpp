@@ -173,3 +173,22 @@ TEST(Workload, BadSpecsAreRefused) {
   EXPECT_FALSE(parse_workload("flows", &error));
   EXPECT_FALSE(parse_workload("replies=1.2.3", &error));
 }
+
+TEST(Workload, TemplatesProduceTheSameBytesAsBuildingFromScratch) {
+  for (const char* text : {"flows=100000,mix=full,ppf=5,size=imix,vips=7", "flows=5000,mix=syn,replies=198.18.1.12"}) {
+    WorkloadSpec spec = spec_of(text);
+    FrameFactory factory(spec);
+    uint8_t fast[2048], slow[2048];
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 20000; ++i) {
+      uint64_t flow = rng() % spec.flows;
+      int kind = static_cast<int>(rng() % 4);
+      bool reply = spec.replies && (rng() & 1);
+      uint16_t len = kImixSizes[rng() % 12];
+      uint16_t a = factory.build(flow, kind, reply, len, fast);
+      uint16_t b = build_frame(spec, flow, kind, reply, len, slow);
+      ASSERT_EQ(a, b);
+      ASSERT_EQ(0, std::memcmp(fast, slow, a)) << "flow " << flow << " kind " << kind << " reply " << reply;
+    }
+  }
+}

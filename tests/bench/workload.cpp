@@ -134,7 +134,47 @@ uint16_t build_frame(const WorkloadSpec& spec, uint64_t flow, int kind, bool rep
   return len;
 }
 
-PacketCursor::PacketCursor(const WorkloadSpec& spec) : spec_(spec), rng_(spec.seed) {
+FrameFactory::Template& FrameFactory::lookup(int kind, bool reply, uint16_t frame_len) {
+  int size_class = frame_len <= 60 ? 0 : frame_len <= 590 ? 1 : 2;
+  Template& t = templates_[kind][reply][size_class];
+  if (t.len == 0) t.len = build_frame(spec_, 0, kind, reply, frame_len, t.bytes);
+  return t;
+}
+
+uint16_t FrameFactory::build(uint64_t flow, int kind, bool reply, uint16_t frame_len, uint8_t* out) {
+  const Template& t = lookup(kind, reply, frame_len);
+  std::memcpy(out, t.bytes, t.len);
+  if (flow == 0) return t.len;
+  auto* ip = reinterpret_cast<Ipv4Hdr*>(out + sizeof(EtherHdr));
+  auto* tcp = reinterpret_cast<TcpHdr*>(out + sizeof(EtherHdr) + sizeof(Ipv4Hdr));
+  const FlowTuple ft = flow_tuple(spec_, flow);
+  uint16_t id = hton16(static_cast<uint16_t>(flow));
+  csum_replace2(&ip->check, ip->id_be, id);
+  ip->id_be = id;
+  auto patch_addr = [&](uint32_t* field, uint32_t value) {
+    csum_replace4(&ip->check, *field, value);
+    csum_replace4(&tcp->check, *field, value);
+    *field = value;
+  };
+  auto patch_port = [&](uint16_t* field, uint16_t value) {
+    csum_replace2(&tcp->check, *field, value);
+    *field = value;
+  };
+  if (reply) {
+    patch_addr(&ip->daddr_be, ft.client_be);
+    patch_port(&tcp->dport_be, ft.client_port_be);
+  } else {
+    patch_addr(&ip->saddr_be, ft.client_be);
+    patch_addr(&ip->daddr_be, ft.vip_be);
+    patch_port(&tcp->sport_be, ft.client_port_be);
+  }
+  uint32_t seq = hton32(static_cast<uint32_t>(flow * 7919 + 1));
+  csum_replace4(&tcp->check, tcp->seq_be, seq);
+  tcp->seq_be = seq;
+  return t.len;
+}
+
+PacketCursor::PacketCursor(const WorkloadSpec& spec) : spec_(spec), factory_(spec), rng_(spec.seed) {
   switch (spec.mix) {
     case Mix::syn: per_pass_ = spec.flows; break;
     case Mix::established: per_pass_ = spec.flows + spec.flows * spec.packets_per_flow; break;
@@ -169,7 +209,7 @@ uint64_t PacketCursor::pick_flow() {
 uint16_t PacketCursor::next(uint8_t* out) {
   if (pending_reply_) {
     pending_reply_ = false;
-    return build_frame(spec_, reply_flow_, reply_kind_, true, reply_len_, out);
+    return factory_.build(reply_flow_, reply_kind_, true, reply_len_, out);
   }
   if (position_ == per_pass_) position_ = 0;
   const uint64_t p = position_++;
@@ -198,7 +238,7 @@ uint16_t PacketCursor::next(uint8_t* out) {
     reply_kind_ = kind;
     reply_len_ = len;
   }
-  return build_frame(spec_, flow, kind, false, len, out);
+  return factory_.build(flow, kind, false, len, out);
 }
 
 }  // namespace lb::bench

@@ -65,6 +65,25 @@ uint16_t build_frame(const WorkloadSpec& spec, uint64_t flow, int kind, bool rep
                      uint8_t* out);
 
 // Yields the workload's packets in order, endlessly (it starts over at the end).
+// Builds frames fast from per-(kind, direction, length) templates made for flow 0:
+// a copy and an incremental checksum patch of the fields that depend on the flow.
+// Produces exactly the bytes build_frame() does.
+class FrameFactory {
+ public:
+  explicit FrameFactory(const WorkloadSpec& spec) : spec_(spec) {}
+  uint16_t build(uint64_t flow, int kind, bool reply, uint16_t frame_len, uint8_t* out);
+
+ private:
+  struct Template {
+    uint16_t len = 0;
+    uint8_t bytes[1514];
+  };
+  Template& lookup(int kind, bool reply, uint16_t frame_len);
+  WorkloadSpec spec_;
+  // kind (4) x reply (2) x length class (60, 590, 1514)
+  Template templates_[4][2][3];
+};
+
 class PacketCursor {
  public:
   explicit PacketCursor(const WorkloadSpec& spec);
@@ -76,6 +95,7 @@ class PacketCursor {
   uint16_t frame_len();
   uint64_t pick_flow();
   WorkloadSpec spec_;
+  FrameFactory factory_;
   std::mt19937_64 rng_;
   uint64_t position_ = 0;   // within the pass
   uint64_t per_pass_ = 0;

@@ -1,0 +1,192 @@
+// lbbench: lbdp fed by a generator lcore, for flow counts too large to replay from a
+// pcap held in memory (10 million flows cost nothing here: packets are built from
+// templates, the 5-tuple derived from the flow index; workload.hpp).
+//
+// The generator lcore (the last EAL lcore) fills one rte_ring per worker; the rings are
+// the RX queues of a net_ring port ("net_ring_gen", rte_eth_from_rings) that lbdp uses as
+// its client port; replies lbdp sends back out of it are freed by the generator. The
+// server port is whatever the config names (net_null in the benchmark).
+//
+//   lbbench [EAL options] -- -c CONFIG -w WORKLOAD [--duration S] [--warmup S]
+//
+// After the warm-up (for mix=established: until the generator has sent every flow's
+// SYN and WARMUP seconds passed) it measures for DURATION seconds and prints one line:
+//   lbbench mpps=.. cycles_per_packet=.. capacity_mpps=.. offered_mpps=.. busy=..%
+//           flows=.. drops=.. bytes_per_flow=..
+#include <getopt.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_eth_ring.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "app.hpp"
+#include "flow_table.hpp"
+#include "workload.hpp"
+
+namespace {
+
+struct Generator {
+  lb::bench::WorkloadSpec spec;
+  uint16_t port = 0;
+  rte_mempool* pool = nullptr;
+  std::vector<rte_ring*> rx;   // lbdp's RX queues
+  std::vector<rte_ring*> tx;   // lbdp's TX queues on the generator port
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> ring_full{0};
+};
+
+int generator_loop(void* arg) {
+  auto* g = static_cast<Generator*>(arg);
+  lb::bench::PacketCursor cursor(g->spec);
+  constexpr unsigned kBurst = 32;
+  rte_mbuf* pkts[kBurst];
+  uint64_t sent = 0, full = 0;
+  size_t queue = 0;
+  while (!g->stop.load(std::memory_order_relaxed)) {
+    for (rte_ring* r : g->tx) {  // what lbdp sent back out of this port
+      void* back[kBurst];
+      unsigned n = rte_ring_sc_dequeue_burst(r, back, kBurst, nullptr);
+      if (n) rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(back), n);
+    }
+    rte_ring* ring = g->rx[queue];
+    queue = (queue + 1) % g->rx.size();
+    if (rte_ring_free_count(ring) < kBurst) {
+      ++full;
+      continue;
+    }
+    if (rte_pktmbuf_alloc_bulk(g->pool, pkts, kBurst) != 0) continue;
+    for (unsigned i = 0; i < kBurst; ++i) {
+      uint8_t* data = rte_pktmbuf_mtod(pkts[i], uint8_t*);
+      uint16_t len = cursor.next(data);
+      pkts[i]->data_len = pkts[i]->pkt_len = len;
+      pkts[i]->port = g->port;  // what a NIC's RX would set; the ring PMD does not
+    }
+    unsigned n = rte_ring_sp_enqueue_burst(ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    if (n < kBurst) rte_pktmbuf_free_bulk(pkts + n, kBurst - n);
+    sent += n;
+    g->sent.store(sent, std::memory_order_relaxed);
+    g->ring_full.store(full, std::memory_order_relaxed);
+  }
+  return 0;
+}
+
+[[noreturn]] void usage(const char* error) {
+  if (error) std::fprintf(stderr, "lbbench: %s\n", error);
+  std::fprintf(stderr, "usage: lbbench [EAL options] -- -c CONFIG -w WORKLOAD [--duration S] [--warmup S]\n"
+                       "  the last EAL lcore generates; the others between main and it are lbdp workers;\n"
+                       "  the config's client port must be device \"net_ring_gen\"\n");
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int consumed = rte_eal_init(argc, argv);
+  if (consumed < 0) {
+    std::fprintf(stderr, "lbbench: EAL: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  argc -= consumed;
+  argv += consumed;
+  std::string config, workload;
+  unsigned duration = 3, warmup = 1;
+  static const option longopts[] = {{"duration", required_argument, nullptr, 'd'},
+                                    {"warmup", required_argument, nullptr, 'W'},
+                                    {nullptr, 0, nullptr, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "c:w:", longopts, nullptr)) != -1) {
+    if (c == 'c') config = optarg;
+    else if (c == 'w') workload = optarg;
+    else if (c == 'd') duration = static_cast<unsigned>(std::atoi(optarg));
+    else if (c == 'W') warmup = static_cast<unsigned>(std::atoi(optarg));
+    else usage(nullptr);
+  }
+  if (config.empty() || workload.empty() || duration == 0) usage("-c and -w are required");
+  std::string error;
+  auto spec = lb::bench::parse_workload(workload, &error);
+  if (!spec) usage(error.c_str());
+
+  std::vector<unsigned> lcores;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) lcores.push_back(lcore);
+  if (lcores.size() < 2) usage("needs at least 3 lcores: main, worker(s), generator");
+  unsigned gen_lcore = lcores.back();
+  lcores.pop_back();
+
+  Generator gen;
+  gen.spec = *spec;
+  gen.pool = rte_pktmbuf_pool_create("gen_pool", 65535, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  if (!gen.pool) usage("cannot create the generator's mbuf pool");
+  for (size_t q = 0; q < lcores.size(); ++q) {
+    gen.rx.push_back(rte_ring_create(("gen_rx" + std::to_string(q)).c_str(), 4096, rte_socket_id(),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ));
+    gen.tx.push_back(rte_ring_create(("gen_tx" + std::to_string(q)).c_str(), 4096, rte_socket_id(),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ));
+  }
+  int gen_port = rte_eth_from_rings("gen", gen.rx.data(), static_cast<unsigned>(gen.rx.size()), gen.tx.data(),
+                                    static_cast<unsigned>(gen.tx.size()), rte_socket_id());
+  char gen_name[RTE_ETH_NAME_MAX_LEN];
+  if (gen_port < 0 || rte_eth_dev_get_name_by_port(static_cast<uint16_t>(gen_port), gen_name) != 0)
+    usage("cannot create the generator port");
+  gen.port = static_cast<uint16_t>(gen_port);
+
+  int status = 0;
+  {
+    lb::Options options;
+    options.config_path = config;
+    options.worker_lcores = lcores;
+    lb::App app(options);
+    if (!app.start()) return 1;
+    rte_eal_remote_launch(generator_loop, &gen, gen_lcore);
+    const uint64_t hz = rte_get_tsc_hz();
+    auto now_s = [&] { return static_cast<double>(rte_get_tsc_cycles()) / hz; };
+    const uint64_t prefix = spec->mix == lb::bench::Mix::established ? spec->flows : 0;
+    double warm_until = now_s() + warmup;
+    bool running = true;
+    while (running && (now_s() < warm_until || gen.sent.load() < prefix)) {
+      running = app.tick();
+      rte_delay_us_sleep(1000);
+    }
+    lb::LcoreCounters before = app.totals();
+    uint64_t sent_before = gen.sent.load();
+    double t0 = now_s(), t_end = t0 + duration;
+    while (running && now_s() < t_end) {
+      running = app.tick();
+      rte_delay_us_sleep(1000);
+    }
+    lb::LcoreCounters after = app.totals();
+    double dt = now_s() - t0;
+    uint64_t sent_after = gen.sent.load();
+    gen.stop.store(true);
+    rte_eal_wait_lcore(gen_lcore);
+    auto delta = [&](lb::Event e) { return after.get(e) - before.get(e); };
+    uint64_t rx = delta(lb::Event::rx), busy = delta(lb::Event::busy_cycles);
+    uint64_t drops = after.total_drops() - before.total_drops();
+    double cpp = rx ? static_cast<double>(busy) / rx : 0;
+    std::printf("lbbench workload=%s workers=%u mpps=%.3f cycles_per_packet=%.1f capacity_mpps=%.3f "
+                "offered_mpps=%.3f busy=%.0f%% flows=%u drops=%lu evicted=%lu bytes_per_flow=%zu tsc_hz=%lu\n",
+                lb::bench::describe(*spec).c_str(), app.workers(), rx / dt / 1e6, cpp,
+                cpp > 0 ? hz / cpp / 1e6 * app.workers() : 0.0, (sent_after - sent_before) / dt / 1e6,
+                100.0 * busy / (dt * hz * app.workers()), app.flows_in_tables(), drops,
+                delta(lb::Event::flows_evicted), lb::FlowTable::memory_bytes(1u << 20) >> 20,
+                hz);
+    for (unsigned i = 0; i < lb::kDropCount; ++i)
+      if (after.drops[i] != before.drops[i])
+        std::printf("lbbench drop %s %lu\n", lb::kDropNames[i], after.drops[i] - before.drops[i]);
+    std::fflush(stdout);
+  }
+  rte_eal_cleanup();
+  return status;
+}
