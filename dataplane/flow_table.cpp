@@ -1,6 +1,7 @@
 #include "flow_table.hpp"
 
 #include <cstring>
+#include <emmintrin.h>
 #include <new>
 #include <stdexcept>
 
@@ -53,17 +54,23 @@ FlowTable::Hashed FlowTable::hash(const FlowKey& key) const {
   return out;
 }
 
-Flow* FlowTable::lookup(const FlowKey& key, bool* reply) const {
-  Hashed h = hash(key);
+unsigned FlowTable::match(const Bucket& bucket, uint32_t sig) {
+  const __m128i wanted = _mm_set1_epi32(static_cast<int>(sig));
+  const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[0]));
+  const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[4]));
+  unsigned m_lo = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, wanted))));
+  unsigned m_hi = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, wanted))));
+  return m_lo | (m_hi << 4);
+}
+
+Flow* FlowTable::lookup(const FlowKey& key, const Hashed& h, bool* reply) const {
   for (uint32_t b : h.bucket) {
     const Bucket& bucket = buckets_[b];
-    for (const Slot& slot : bucket.slots) {
-      if (slot.sig != h.sig) continue;
-      Flow* flow = &flows_[slot.ref >> 1];
-      bool is_reverse = slot.ref & 1;
-      if ((is_reverse ? flow->rev : flow->fwd) == key) {
-        *reply = is_reverse;
-        return flow;
+    for (unsigned m = match(bucket, h.sig); m; m &= m - 1) {
+      uint32_t ref = bucket.ref[__builtin_ctz(m)];
+      if (key_of(ref) == key) {
+        *reply = ref & 1;
+        return &flows_[ref >> 1];
       }
     }
   }
@@ -75,35 +82,47 @@ bool FlowTable::reverse_in_use(const FlowKey& rev) const {
   return lookup(rev, &reply) != nullptr;
 }
 
-bool FlowTable::index_insert(const FlowKey& key, uint32_t ref) {
-  Hashed h = hash(key);
-  // The emptier of the two buckets, so load spreads evenly.
-  Slot* best = nullptr;
-  int best_free = 0;
-  for (uint32_t b : h.bucket) {
-    int free_slots = 0;
-    Slot* first_free = nullptr;
-    for (Slot& slot : buckets_[b].slots)
-      if (slot.sig == 0) {
-        ++free_slots;
-        if (!first_free) first_free = &slot;
-      }
-    if (free_slots > best_free) best_free = free_slots, best = first_free;
+uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
+  unsigned free0 = match(buckets_[h.bucket[0]], 0), free1 = match(buckets_[h.bucket[1]], 0);
+  if (free0 | free1) {
+    // The emptier of the two buckets, so load spreads evenly.
+    bool second = __builtin_popcount(free1) > __builtin_popcount(free0);
+    uint32_t b = h.bucket[second];
+    unsigned slot = __builtin_ctz(second ? free1 : free0);
+    buckets_[b].sig[slot] = h.sig;
+    buckets_[b].ref[slot] = ref;
+    bucket_field(ref) = b;
+    return b;
   }
-  if (!best) return false;
-  best->sig = h.sig;
-  best->ref = ref;
-  return true;
+  // Both full: move one resident key to its other bucket if that has room (one cuckoo
+  // step; at 2/3 load this is rare, and a second step rarer still).
+  for (uint32_t b : h.bucket) {
+    Bucket& bucket = buckets_[b];
+    for (unsigned slot = 0; slot < 8; ++slot) {
+      Hashed other = hash(key_of(bucket.ref[slot]));
+      uint32_t alt = other.bucket[0] == b ? other.bucket[1] : other.bucket[0];
+      unsigned free_alt = match(buckets_[alt], 0);
+      if (!free_alt) continue;
+      unsigned to = __builtin_ctz(free_alt);
+      buckets_[alt].sig[to] = bucket.sig[slot];
+      buckets_[alt].ref[to] = bucket.ref[slot];
+      bucket_field(bucket.ref[slot]) = alt;
+      bucket.sig[slot] = h.sig;
+      bucket.ref[slot] = ref;
+      bucket_field(ref) = b;
+      return b;
+    }
+  }
+  return kNone;
 }
 
-void FlowTable::index_erase(const FlowKey& key, uint32_t ref) {
-  Hashed h = hash(key);
-  for (uint32_t b : h.bucket)
-    for (Slot& slot : buckets_[b].slots)
-      if (slot.sig == h.sig && slot.ref == ref) {
-        slot.sig = 0;
-        return;
-      }
+void FlowTable::index_erase(uint32_t b, uint32_t ref) {
+  Bucket& bucket = buckets_[b];
+  for (unsigned slot = 0; slot < 8; ++slot)
+    if (bucket.ref[slot] == ref && bucket.sig[slot] != 0) {
+      bucket.sig[slot] = 0;
+      return;
+    }
 }
 
 void FlowTable::lru_unlink(Flow* flow) {
@@ -142,8 +161,8 @@ void FlowTable::set_state(Flow* flow, FlowState state, uint32_t now_ms) {
 
 void FlowTable::release(Flow* flow) {
   uint32_t idx = index_of(flow);
-  index_erase(flow->fwd, idx << 1);
-  if (flow->flags & kFlowHasReverse) index_erase(flow->rev, (idx << 1) | 1);
+  index_erase(flow->fwd_bucket, idx << 1);
+  if (flow->flags & kFlowHasReverse) index_erase(flow->rev_bucket, (idx << 1) | 1);
   lru_unlink(flow);
   flow->flags = 0;
   flow->lru_next = free_head_;
@@ -165,7 +184,7 @@ Flow* FlowTable::evict_oldest() {
   return oldest;
 }
 
-Flow* FlowTable::create(const FlowKey& fwd, FlowState state, uint32_t now_ms) {
+Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms) {
   if (free_head_ == kNone) {
     Flow* victim = evict_oldest();
     hook_(hook_ctx_, *victim, RemoveReason::evicted);
@@ -173,10 +192,13 @@ Flow* FlowTable::create(const FlowKey& fwd, FlowState state, uint32_t now_ms) {
   }
   uint32_t idx = free_head_;
   Flow* flow = &flows_[idx];
-  if (!index_insert(fwd, idx << 1)) return nullptr;
-  free_head_ = flow->lru_next;
+  // The key must be in place before index_insert: a cuckoo move may read keys.
+  uint32_t next_free = flow->lru_next;
   std::memset(static_cast<void*>(flow), 0, sizeof(Flow));
   flow->fwd = fwd;
+  flow->lru_next = next_free;
+  if (index_insert(h, idx << 1) == kNone) return nullptr;
+  free_head_ = next_free;
   flow->flags = kFlowInUse;
   flow->state = state;
   flow->lru_stamp_ms = now_ms;
@@ -186,9 +208,16 @@ Flow* FlowTable::create(const FlowKey& fwd, FlowState state, uint32_t now_ms) {
 }
 
 bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev) {
-  if ((flow->flags & kFlowHasReverse) || reverse_in_use(rev)) return false;
-  if (!index_insert(rev, (index_of(flow) << 1) | 1)) return false;
-  flow->rev = rev;
+  if ((flow->flags & kFlowHasReverse)) return false;
+  Hashed h = hash(rev);
+  bool reply = false;
+  if (lookup(rev, h, &reply)) return false;
+  FlowKey previous = flow->rev;
+  flow->rev = rev;  // in place before index_insert: a cuckoo move may read keys
+  if (index_insert(h, (index_of(flow) << 1) | 1) == kNone) {
+    flow->rev = previous;
+    return false;
+  }
   flow->flags |= kFlowHasReverse;
   return true;
 }

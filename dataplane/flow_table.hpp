@@ -5,9 +5,11 @@
 //
 // Memory is fixed at construction (capacity flows, no allocation afterwards):
 //   * an array of 64-byte Flow entries (one cache line each), and
-//   * an index of 64-byte buckets, 8 slots {signature, entry<<1|direction}, with
-//     ceil(3 * capacity / 8) buckets: two keys per flow (forward and reverse) at
-//     most 2/3 full. Every key has two candidate buckets (two-choice hashing).
+//   * an index of 64-byte buckets, 8 signatures then 8 entry references
+//     (entry<<1|direction), with ceil(3 * capacity / 8) buckets: two keys per flow
+//     (forward and reverse) at most 2/3 full. Every key has two candidate buckets
+//     (two-choice hashing; when both are full one resident key moves to its other
+//     bucket, cuckoo style). Signatures are compared 4 at a time with SSE2.
 // That is 64 + 24 = 88 bytes per flow at the configured size (memory_bytes()).
 //
 // Each flow is reachable by two keys, both in the orientation packets arrive in:
@@ -56,7 +58,9 @@ struct alignas(64) Flow {
   uint8_t client_mac[6];    // 44  L2 next hop back to the client (source MAC seen)
   FlowState state;          // 50
   uint8_t flags;            // 51  kFlowInUse | kFlowHasReverse
-  uint8_t reserved[12];     // 52
+  uint32_t fwd_bucket;      // 52  index bucket holding the forward key
+  uint32_t rev_bucket;      // 56  index bucket holding the reverse key
+  uint8_t reserved[4];      // 60
 };
 static_assert(sizeof(Flow) == 64, "one cache line per flow");
 constexpr uint8_t kFlowInUse = 1;
@@ -86,16 +90,43 @@ class FlowTable {
   // caller and must outlive the table. capacity in [1, kMaxCapacity].
   FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveHook hook, void* hook_ctx);
 
+  // The key's two candidate buckets and signature (what lookup() computes first).
+  struct Hashed {
+    uint32_t bucket[2];
+    uint32_t sig;
+  };
+  Hashed hash(const FlowKey& key) const;
+  // Burst pipelines: hash a burst's keys and prefetch their buckets, then look up
+  // (buckets now cached) and prefetch the entries found, then process.
+  void prefetch_buckets(const Hashed& h) const {
+    __builtin_prefetch(&buckets_[h.bucket[0]]);
+    __builtin_prefetch(&buckets_[h.bucket[1]]);
+  }
+  static void prefetch(const Flow* flow) { __builtin_prefetch(flow); }
+  // If touch(flow, now) will move the flow in its LRU list, prefetch its neighbours.
+  void prefetch_lru_neighbours(const Flow* flow, uint32_t now_ms) const {
+    if (now_ms - flow->lru_stamp_ms < kTouchGranularityMs) return;
+    if (flow->lru_prev != kNone) __builtin_prefetch(&flows_[flow->lru_prev], 1);
+    if (flow->lru_next != kNone) __builtin_prefetch(&flows_[flow->lru_next], 1);
+  }
+
   // The flow a packet with this key belongs to, or nullptr. *reply is set to true when
   // the key matched a flow's reverse key. Does not change idle time (see touch()).
-  Flow* lookup(const FlowKey& key, bool* reply) const;
+  Flow* lookup(const FlowKey& key, bool* reply) const { return lookup(key, hash(key), reply); }
+  Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply) const;
+  // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
+  static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
+    return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key &&
+           (!reply || (flow->flags & kFlowHasReverse));
+  }
   // Whether some flow already uses this reverse key.
   bool reverse_in_use(const FlowKey& rev) const;
 
   // A new flow for `fwd` in state syn_sent; evicts the oldest idle flow if the table is
   // full. Returns nullptr only when both index buckets of the key are full. The caller
   // fills the payload fields. `fwd` must not be present already.
-  Flow* create(const FlowKey& fwd, FlowState state, uint32_t now_ms);
+  Flow* create(const FlowKey& fwd, FlowState state, uint32_t now_ms) { return create(fwd, hash(fwd), state, now_ms); }
+  Flow* create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms);
   // Adds the reverse key. False (nothing changed) if the flow has one already, the key is
   // in use, or its buckets are full.
   bool set_reverse(Flow* flow, const FlowKey& rev);
@@ -115,22 +146,19 @@ class FlowTable {
   uint32_t timeout_ms(FlowState s) const { return timeout_ms_[static_cast<unsigned>(s)]; }
 
  private:
-  struct Slot {
-    uint32_t sig;  // 0 = empty
-    uint32_t ref;  // entry index << 1 | 1 for the reverse key
-  };
   struct alignas(64) Bucket {
-    Slot slots[8];
+    uint32_t sig[8];  // 0 = empty slot
+    uint32_t ref[8];  // entry index << 1 | 1 for the reverse key
   };
   static_assert(sizeof(Bucket) == 64);
 
-  struct Hashed {
-    uint32_t bucket[2];
-    uint32_t sig;
-  };
-  Hashed hash(const FlowKey& key) const;
-  bool index_insert(const FlowKey& key, uint32_t ref);
-  void index_erase(const FlowKey& key, uint32_t ref);
+  // Slots of `bucket` whose signature equals sig, as a bit mask.
+  static unsigned match(const Bucket& bucket, uint32_t sig);
+  // Inserts, returning the bucket used, or kNone when both (after a cuckoo move) are full.
+  uint32_t index_insert(const Hashed& h, uint32_t ref);
+  void index_erase(uint32_t bucket, uint32_t ref);
+  const FlowKey& key_of(uint32_t ref) const { return (ref & 1) ? flows_[ref >> 1].rev : flows_[ref >> 1].fwd; }
+  uint32_t& bucket_field(uint32_t ref) { return (ref & 1) ? flows_[ref >> 1].rev_bucket : flows_[ref >> 1].fwd_bucket; }
   void lru_unlink(Flow* flow);
   void lru_append(Flow* flow, unsigned list);
   void move_to_tail(Flow* flow, uint32_t now_ms);

@@ -29,13 +29,42 @@ uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
 }  // namespace
 
 // Everything a packet's handling needs, so the per-mode functions stay small.
+//
+// A burst is processed in stages so that the cache misses of different packets
+// overlap instead of following one another:
+//   1. classify every packet (parse, VIP/address lookup, owner); hand off, answer or
+//      drop those that need no flow; hash the flow key and prefetch its two buckets;
+//   2. look every key up in its (now cached) buckets and prefetch the entry found;
+//   3. prefetch the LRU neighbours of entries that this packet will move;
+//   4. forward each packet. An entry found in stage 2 is re-checked first, since an
+//      earlier packet of the same burst may have evicted or replaced it, and a miss is
+//      looked up again, since an earlier SYN of the burst may have created the flow.
 class Pipeline {
  public:
   Pipeline(Worker& w, const Snapshot& s) : w_(w), s_(s) {}
 
-  void handle(rte_mbuf* m, bool owned);
+  void process_burst(rte_mbuf** pkts, uint16_t n, bool owned);
 
  private:
+  enum class Path : uint8_t { forward, reply, reply_snat };
+  struct Pending {  // a packet that needs the flow table, between the stages
+    rte_mbuf* m;
+    EtherHdr* eth;
+    Ipv4Hdr* ip;
+    TcpHdr* tcp;
+    const VipSnap* vip;
+    FlowKey key;
+    FlowTable::Hashed hashed;
+    Flow* found;
+    bool found_reply;
+    Path path;
+    uint16_t in_port;
+  };
+  // Stage 1 for one packet: true (and `out` filled) when it needs the flow table.
+  bool classify(rte_mbuf* m, bool owned, Pending* out);
+  void dispatch(Pending& p);
+  Flow* current_flow(Pending& p, bool* reply);
+
   void drop(rte_mbuf* m, Drop why) {
     w_.counters.drop(why);
     rte_pktmbuf_free(m);
@@ -45,11 +74,10 @@ class Pipeline {
   void to_slowpath(rte_mbuf* m);
   void icmp_echo(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, IcmpHdr* icmp, uint16_t in_port);
   template <FwdMode M>
-  void forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, uint16_t in_port);
+  void forward(Pending& p);
   template <FwdMode M>
-  Flow* new_flow(rte_mbuf* m, const VipSnap& vip, const FlowKey& key, const EtherHdr* eth, bool syn,
-                 uint16_t in_port);
-  void reply(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, Drop if_unknown);
+  Flow* new_flow(Pending& p, bool syn);
+  void reply(Pending& p, Drop if_unknown);
   void track_state(Flow* f, uint8_t tcp_flags, bool from_client);
   void flow_closing(Flow* f);
 
@@ -57,7 +85,51 @@ class Pipeline {
   const Snapshot& s_;
 };
 
-void Worker::handle(rte_mbuf* m, const Snapshot& snap, bool owned) { Pipeline(*this, snap).handle(m, owned); }
+void Worker::handle(rte_mbuf* m, const Snapshot& snap, bool owned) { Pipeline(*this, snap).process_burst(&m, 1, owned); }
+
+void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
+  Pending pending[256];
+  uint16_t count = 0;
+  FlowTable& flows = *w_.flows;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    Pending& p = pending[count];
+    if (!classify(pkts[i], owned, &p)) continue;
+    p.hashed = flows.hash(p.key);
+    flows.prefetch_buckets(p.hashed);
+    ++count;
+  }
+  for (uint16_t i = 0; i < count; ++i) {
+    Pending& p = pending[i];
+    p.found = flows.lookup(p.key, p.hashed, &p.found_reply);
+    if (p.found) FlowTable::prefetch(p.found);
+  }
+  for (uint16_t i = 0; i < count; ++i)
+    if (pending[i].found) flows.prefetch_lru_neighbours(pending[i].found, w_.now_ms);
+  for (uint16_t i = 0; i < count; ++i) dispatch(pending[i]);
+}
+
+Flow* Pipeline::current_flow(Pending& p, bool* reply) {
+  if (p.found && FlowTable::still_holds(p.found, p.key, p.found_reply)) {
+    *reply = p.found_reply;
+    return p.found;
+  }
+  return w_.flows->lookup(p.key, p.hashed, reply);
+}
+
+void Pipeline::dispatch(Pending& p) {
+  switch (p.path) {
+    case Path::forward:
+      switch (p.vip->mode) {
+        case FwdMode::nat: return forward<FwdMode::nat>(p);
+        case FwdMode::fullnat: return forward<FwdMode::fullnat>(p);
+        case FwdMode::dsr: return forward<FwdMode::dsr>(p);
+      }
+      return;
+    case Path::reply_snat: return reply(p, Drop::no_flow);
+    case Path::reply: return reply(p, Drop::not_for_us);
+  }
+}
 
 void Pipeline::send(rte_mbuf* m, uint16_t port_index) {
   auto& buf = w_.tx[port_index];
@@ -79,58 +151,60 @@ void Pipeline::to_slowpath(rte_mbuf* m) {
   w_.counters.count(Event::slowpath);
 }
 
-void Pipeline::handle(rte_mbuf* m, bool owned) {
+bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
   uint64_t csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-  if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum);
+  if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum), false;
   IpChecksum ip_csum = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? IpChecksum::trusted_good : IpChecksum::verify;
   Parsed p;
   Drop why;
-  if (!parse_frame(frame, rte_pktmbuf_data_len(m), ip_csum, &p, &why)) return drop(m, why);
+  if (!parse_frame(frame, rte_pktmbuf_data_len(m), ip_csum, &p, &why)) return drop(m, why), false;
   if (m->port >= s_.port_index_by_dpdk.size() || s_.port_index_by_dpdk[m->port] == 0xffff)
-    return drop(m, Drop::not_for_us);
+    return drop(m, Drop::not_for_us), false;
   uint16_t in_port = s_.port_index_by_dpdk[m->port];
-  if (p.l3 == L3::arp) return to_slowpath(m);
+  if (p.l3 == L3::arp) return to_slowpath(m), false;
 
   auto* eth = reinterpret_cast<EtherHdr*>(frame);
   auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + p.l3_offset);
   const uint16_t workers = s_.workers;
   if (p.proto == kProtoTcp) {
     auto* tcp = reinterpret_cast<TcpHdr*>(frame + p.l4_offset);
+    *out = Pending{m, eth, ip, tcp, nullptr, FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be},
+                   {}, nullptr, false, Path::forward, in_port};
     if (const VipSnap* vip = s_.find_vip(ip->daddr_be, tcp->dport_be)) {
       if (!owned && workers > 1) {
         uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);
-        if (owner != w_.index) return (void)hand_off(m, owner);
+        if (owner != w_.index) return hand_off(m, owner), false;
       }
-      switch (vip->mode) {
-        case FwdMode::nat: return forward<FwdMode::nat>(m, *vip, eth, ip, tcp, in_port);
-        case FwdMode::fullnat: return forward<FwdMode::fullnat>(m, *vip, eth, ip, tcp, in_port);
-        case FwdMode::dsr: return forward<FwdMode::dsr>(m, *vip, eth, ip, tcp, in_port);
-      }
+      out->vip = vip;
+      return true;
     }
     uint8_t kind = s_.address_kind(ip->daddr_be);
     if (kind & kAddrSnat) {  // fullnat reply: the local port names the owner
       if (!owned && workers > 1) {
         uint32_t owner = ntoh16(tcp->dport_be) % workers;
-        if (owner != w_.index) return (void)hand_off(m, owner);
+        if (owner != w_.index) return hand_off(m, owner), false;
       }
-      return reply(m, eth, ip, tcp, Drop::no_flow);
+      out->path = Path::reply_snat;
+      return true;
     }
-    if (kind & kAddrVip) return drop(m, Drop::vip_port_closed);
-    if (kind) return drop(m, Drop::not_for_us);
+    if (kind & kAddrVip) return drop(m, Drop::vip_port_closed), false;
+    if (kind) return drop(m, Drop::not_for_us), false;
     // Possibly a nat reply (backend -> client), owned by the client's address and port.
     if (!owned && workers > 1) {
       uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, workers);
-      if (owner != w_.index) return (void)hand_off(m, owner);
+      if (owner != w_.index) return hand_off(m, owner), false;
     }
-    return reply(m, eth, ip, tcp, Drop::not_for_us);
+    out->path = Path::reply;
+    return true;
   }
   if (p.proto == kProtoIcmp && s_.address_kind(ip->daddr_be)) {
     auto* icmp = reinterpret_cast<IcmpHdr*>(frame + p.l4_offset);
-    if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port);
-    return drop(m, Drop::icmp_ignored);
+    if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port), false;
+    return drop(m, Drop::icmp_ignored), false;
   }
   drop(m, Drop::not_for_us);
+  return false;
 }
 
 void Pipeline::icmp_echo(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, IcmpHdr* icmp, uint16_t in_port) {
@@ -169,21 +243,23 @@ void Pipeline::track_state(Flow* f, uint8_t flags, bool from_client) {
 }
 
 template <FwdMode M>
-Flow* Pipeline::new_flow(rte_mbuf* m, const VipSnap& vip, const FlowKey& key, const EtherHdr* eth, bool syn,
-                         uint16_t in_port) {
+Flow* Pipeline::new_flow(Pending& p, bool syn) {
+  rte_mbuf* m = p.m;
+  const VipSnap& vip = *p.vip;
+  const FlowKey& key = p.key;
   uint64_t client_hash = hash_addr(key.saddr_be);
   SchedInput in{hash_flow_key(key), client_hash, open_flows_all_workers, w_.shared};
   int chosen = sched_pick(vip.scheduler, vip.sched_view(), s_.sched_state[w_.index][vip.id], in);
   if (chosen == kNoBackend) return drop(m, Drop::no_backend), nullptr;
   const BackendSnap& b = vip.backends[chosen];
-  Flow* f = w_.flows->create(key, syn ? FlowState::syn_sent : FlowState::established, w_.now_ms);
+  Flow* f = w_.flows->create(key, p.hashed, syn ? FlowState::syn_sent : FlowState::established, w_.now_ms);
   if (!f) return drop(m, Drop::flow_table_full), nullptr;
   f->vip_id = vip.id;
   f->backend_id = b.id;
   f->nexthop = b.nexthop;
   f->out_port = b.out_port;
-  f->in_port = static_cast<uint8_t>(in_port);
-  __builtin_memcpy(f->client_mac, eth->src, 6);
+  f->in_port = static_cast<uint8_t>(p.in_port);
+  __builtin_memcpy(f->client_mac, p.eth->src, 6);
   if constexpr (M == FwdMode::nat) {
     if (!w_.flows->set_reverse(f, FlowKey{b.addr_be, key.saddr_be, b.port_be, key.sport_be})) {
       w_.flows->remove(f);
@@ -216,14 +292,16 @@ Flow* Pipeline::new_flow(rte_mbuf* m, const VipSnap& vip, const FlowKey& key, co
 }
 
 template <FwdMode M>
-void Pipeline::forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp,
-                       uint16_t in_port) {
-  const FlowKey key{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
+void Pipeline::forward(Pending& p) {
+  rte_mbuf* m = p.m;
+  const VipSnap& vip = *p.vip;
+  Ipv4Hdr* ip = p.ip;
+  TcpHdr* tcp = p.tcp;
   const uint8_t flags = tcp->flags;
   const bool syn = (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
   if (M != FwdMode::dsr && ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);  // before any flow state
   bool is_reply = false;
-  Flow* f = w_.flows->lookup(key, &is_reply);
+  Flow* f = current_flow(p, &is_reply);
   if (f && syn && f->state == FlowState::closing) {
     // The client reuses the tuple for a new connection: schedule it afresh.
     w_.flows->remove(f);
@@ -232,7 +310,7 @@ void Pipeline::forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* 
   }
   if (!f) {
     if (!syn && !sched_is_consistent(vip.scheduler)) return drop(m, Drop::no_flow);
-    f = new_flow<M>(m, vip, key, eth, syn, in_port);
+    f = new_flow<M>(p, syn);
     if (!f) return;
     if (!syn) w_.counters.count(Event::flows_recovered);
   } else {
@@ -249,7 +327,7 @@ void Pipeline::forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* 
       set_tcp_sport(tcp, f->rev.dport_be);
     }
   }
-  set_macs(eth, next_hop_mac, s_.ports[f->out_port].mac);
+  set_macs(p.eth, next_hop_mac, s_.ports[f->out_port].mac);
   auto& bc = w_.backends[f->backend_id];
   ++bc.packets;
   bc.bytes += rte_pktmbuf_pkt_len(m);
@@ -258,10 +336,13 @@ void Pipeline::forward(rte_mbuf* m, const VipSnap& vip, EtherHdr* eth, Ipv4Hdr* 
 
 // backend -> client (nat) or backend -> local address (fullnat): restore the VIP as the
 // source and, for fullnat, the client as the destination.
-void Pipeline::reply(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, Drop if_unknown) {
-  const FlowKey key{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
+void Pipeline::reply(Pending& p, Drop if_unknown) {
+  rte_mbuf* m = p.m;
+  Ipv4Hdr* ip = p.ip;
+  TcpHdr* tcp = p.tcp;
+  EtherHdr* eth = p.eth;
   bool is_reply = false;
-  Flow* f = w_.flows->lookup(key, &is_reply);
+  Flow* f = current_flow(p, &is_reply);
   if (!f || !is_reply) return drop(m, if_unknown);
   track_state(f, tcp->flags, false);
   if (!decrement_ttl(ip)) return drop(m, Drop::ttl_exceeded);
@@ -330,11 +411,7 @@ int Worker::main_loop(void* arg) {
         uint64_t bytes = 0;
         for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
         w->counters.count(Event::rx_bytes, bytes);
-        Pipeline pipeline(*w, *snap);
-        for (uint16_t i = 0; i < n; ++i) {
-          if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-          pipeline.handle(pkts[i], false);
-        }
+        Pipeline(*w, *snap).process_burst(pkts, n, false);
       }
     }
     for (uint16_t from = 0; from < shared->workers; ++from) {
@@ -344,8 +421,7 @@ int Worker::main_loop(void* arg) {
       if (n == 0) continue;
       work += n;
       w->counters.count(Event::handoff_in, n);
-      Pipeline pipeline(*w, *snap);
-      for (unsigned i = 0; i < n; ++i) pipeline.handle(pkts[i], true);
+      Pipeline(*w, *snap).process_burst(pkts, static_cast<uint16_t>(n), true);
     }
     if (w->control_tx) {
       unsigned n = rte_ring_sc_dequeue_burst(w->control_tx, reinterpret_cast<void**>(pkts), burst, nullptr);

@@ -21,6 +21,7 @@
 #include <rte_eth_ring.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 
 #include <atomic>
@@ -63,6 +64,7 @@ int generator_loop(void* arg) {
     queue = (queue + 1) % g->rx.size();
     if (rte_ring_free_count(ring) < kBurst) {
       ++full;
+      rte_pause();  // the worker is behind: spin politely
       continue;
     }
     if (rte_pktmbuf_alloc_bulk(g->pool, pkts, kBurst) != 0) continue;
