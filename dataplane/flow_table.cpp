@@ -44,39 +44,6 @@ FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveH
   timeout_ms_[2] = timeouts.closing_ms;
 }
 
-FlowTable::Hashed FlowTable::hash(const FlowKey& key) const {
-  uint64_t h = hash_flow_key(key);
-  Hashed out;
-  out.bucket[0] = static_cast<uint32_t>((static_cast<uint64_t>(static_cast<uint32_t>(h)) * bucket_count_) >> 32);
-  out.bucket[1] = static_cast<uint32_t>(((h >> 32) * bucket_count_) >> 32);
-  if (out.bucket[1] == out.bucket[0]) out.bucket[1] = out.bucket[0] + 1 == bucket_count_ ? 0 : out.bucket[0] + 1;
-  out.sig = static_cast<uint32_t>(h >> 16) | 1u;  // never 0 (0 marks an empty slot)
-  return out;
-}
-
-unsigned FlowTable::match(const Bucket& bucket, uint32_t sig) {
-  const __m128i wanted = _mm_set1_epi32(static_cast<int>(sig));
-  const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[0]));
-  const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[4]));
-  unsigned m_lo = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, wanted))));
-  unsigned m_hi = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, wanted))));
-  return m_lo | (m_hi << 4);
-}
-
-Flow* FlowTable::lookup(const FlowKey& key, const Hashed& h, bool* reply) const {
-  for (uint32_t b : h.bucket) {
-    const Bucket& bucket = buckets_[b];
-    for (unsigned m = match(bucket, h.sig); m; m &= m - 1) {
-      uint32_t ref = bucket.ref[__builtin_ctz(m)];
-      if (key_of(ref) == key) {
-        *reply = ref & 1;
-        return &flows_[ref >> 1];
-      }
-    }
-  }
-  return nullptr;
-}
-
 bool FlowTable::reverse_in_use(const FlowKey& rev) const {
   bool reply = false;
   return lookup(rev, &reply) != nullptr;
@@ -168,6 +135,7 @@ void FlowTable::release(Flow* flow) {
   flow->lru_next = free_head_;
   free_head_ = idx;
   --used_;
+  ++mutations_;
 }
 
 void FlowTable::remove(Flow* flow) { release(flow); }
@@ -204,6 +172,7 @@ Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, ui
   flow->lru_stamp_ms = now_ms;
   lru_append(flow, static_cast<unsigned>(state));
   ++used_;
+  ++mutations_;
   return flow;
 }
 
@@ -219,6 +188,7 @@ bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev) {
     return false;
   }
   flow->flags |= kFlowHasReverse;
+  ++mutations_;
   return true;
 }
 

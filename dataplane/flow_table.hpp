@@ -28,6 +28,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nmmintrin.h>
+#include <emmintrin.h>
 
 namespace lb {
 
@@ -39,6 +41,23 @@ struct FlowKey {
   bool operator==(const FlowKey&) const = default;
 };
 static_assert(sizeof(FlowKey) == 12);
+
+// 64-bit hash of a key (also used by schedulers).
+// CRC32C of the key (SSE4.2, a few cycles) in the low half; the high half is a
+// non-linear mix of it (murmur3's finaliser). Two CRC lanes would not do: CRC is linear,
+// so two lanes differ by a constant and the two candidate buckets would be correlated.
+inline uint64_t hash_flow_key(const FlowKey& key) {
+  uint64_t a = (static_cast<uint64_t>(key.saddr_be) << 32) | key.daddr_be;
+  uint32_t b = (static_cast<uint32_t>(key.sport_be) << 16) | key.dport_be;
+  uint32_t lo = _mm_crc32_u32(static_cast<uint32_t>(_mm_crc32_u64(0x9e3779b9u, a)), b);
+  uint32_t hi = lo;
+  hi ^= hi >> 16;
+  hi *= 0x85ebca6bu;
+  hi ^= hi >> 13;
+  hi *= 0xc2b2ae35u;
+  hi ^= hi >> 16;
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
 
 enum class FlowState : uint8_t { syn_sent = 0, established = 1, closing = 2 };
 constexpr unsigned kFlowStateCount = 3;
@@ -95,7 +114,15 @@ class FlowTable {
     uint32_t bucket[2];
     uint32_t sig;
   };
-  Hashed hash(const FlowKey& key) const;
+  Hashed hash(const FlowKey& key) const {
+    uint64_t h = hash_flow_key(key);
+    Hashed out;
+    out.bucket[0] = static_cast<uint32_t>((static_cast<uint64_t>(static_cast<uint32_t>(h)) * bucket_count_) >> 32);
+    out.bucket[1] = static_cast<uint32_t>(((h >> 32) * bucket_count_) >> 32);
+    if (out.bucket[1] == out.bucket[0]) out.bucket[1] = out.bucket[0] + 1 == bucket_count_ ? 0 : out.bucket[0] + 1;
+    out.sig = static_cast<uint32_t>(h >> 16) | 1u;  // never 0 (0 marks an empty slot)
+    return out;
+  }
   // Burst pipelines: hash a burst's keys and prefetch their buckets, then look up
   // (buckets now cached) and prefetch the entries found, then process.
   void prefetch_buckets(const Hashed& h) const {
@@ -113,7 +140,19 @@ class FlowTable {
   // The flow a packet with this key belongs to, or nullptr. *reply is set to true when
   // the key matched a flow's reverse key. Does not change idle time (see touch()).
   Flow* lookup(const FlowKey& key, bool* reply) const { return lookup(key, hash(key), reply); }
-  Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply) const;
+  Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply) const {
+    for (uint32_t b : h.bucket) {
+      const Bucket& bucket = buckets_[b];
+      for (unsigned m = match(bucket, h.sig); m; m &= m - 1) {
+        uint32_t ref = bucket.ref[__builtin_ctz(m)];
+        if (key_of(ref) == key) {
+          *reply = ref & 1;
+          return &flows_[ref >> 1];
+        }
+      }
+    }
+    return nullptr;
+  }
   // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
   static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
     return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key &&
@@ -141,6 +180,9 @@ class FlowTable {
   uint32_t expire(uint32_t now_ms, uint32_t budget);
 
   uint32_t size() const { return used_; }
+  // Changes whenever a flow is created or removed: a lookup result (hit or miss) taken
+  // at the same value is still right.
+  uint64_t mutations() const { return mutations_; }
   uint32_t capacity() const { return capacity_; }
   const Flow& entry(uint32_t index) const { return flows_[index]; }
   uint32_t timeout_ms(FlowState s) const { return timeout_ms_[static_cast<unsigned>(s)]; }
@@ -153,7 +195,14 @@ class FlowTable {
   static_assert(sizeof(Bucket) == 64);
 
   // Slots of `bucket` whose signature equals sig, as a bit mask.
-  static unsigned match(const Bucket& bucket, uint32_t sig);
+  static unsigned match(const Bucket& bucket, uint32_t sig) {
+    const __m128i wanted = _mm_set1_epi32(static_cast<int>(sig));
+    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[0]));
+    const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[4]));
+    unsigned m_lo = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, wanted))));
+    unsigned m_hi = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, wanted))));
+    return m_lo | (m_hi << 4);
+  }
   // Inserts, returning the bucket used, or kNone when both (after a cuckoo move) are full.
   uint32_t index_insert(const Hashed& h, uint32_t ref);
   void index_erase(uint32_t bucket, uint32_t ref);
@@ -171,6 +220,7 @@ class FlowTable {
   uint32_t capacity_;
   uint32_t bucket_count_;
   uint32_t used_ = 0;
+  uint64_t mutations_ = 0;
   uint32_t free_head_ = kNone;
   uint32_t lru_head_[kFlowStateCount];
   uint32_t lru_tail_[kFlowStateCount];
@@ -179,15 +229,6 @@ class FlowTable {
   void* hook_ctx_;
 };
 
-// 64-bit hash of a key (also used to pick the owning lcore and by schedulers).
-inline uint64_t hash_flow_key(const FlowKey& key) {
-  uint64_t a = (static_cast<uint64_t>(key.saddr_be) << 32) | key.daddr_be;
-  uint64_t b = (static_cast<uint64_t>(key.sport_be) << 16) | key.dport_be;
-  uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xc2b2ae3d27d4eb4full;
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
-  return h;
-}
+
 
 }  // namespace lb

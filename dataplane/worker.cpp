@@ -56,6 +56,7 @@ class Pipeline {
     FlowKey key;
     FlowTable::Hashed hashed;
     Flow* found;
+    uint64_t found_at;  // flows->mutations() when `found` was looked up
     bool found_reply;
     Path path;
     uint16_t in_port;
@@ -102,6 +103,7 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   for (uint16_t i = 0; i < count; ++i) {
     Pending& p = pending[i];
     p.found = flows.lookup(p.key, p.hashed, &p.found_reply);
+    p.found_at = flows.mutations();
     if (p.found) FlowTable::prefetch(p.found);
   }
   for (uint16_t i = 0; i < count; ++i)
@@ -110,6 +112,10 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
 }
 
 Flow* Pipeline::current_flow(Pending& p, bool* reply) {
+  if (w_.flows->mutations() == p.found_at) {  // nothing changed since the lookup
+    *reply = p.found_reply;
+    return p.found;
+  }
   if (p.found && FlowTable::still_holds(p.found, p.key, p.found_reply)) {
     *reply = p.found_reply;
     return p.found;
@@ -170,7 +176,7 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   if (p.proto == kProtoTcp) {
     auto* tcp = reinterpret_cast<TcpHdr*>(frame + p.l4_offset);
     *out = Pending{m, eth, ip, tcp, nullptr, FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be},
-                   {}, nullptr, false, Path::forward, in_port};
+                   {}, nullptr, 0, false, Path::forward, in_port};
     if (const VipSnap* vip = s_.find_vip(ip->daddr_be, tcp->dport_be)) {
       if (!owned && workers > 1) {
         uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);

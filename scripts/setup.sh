@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
-  libdpdk-dev dpdk libtomlplusplus-dev libspdlog-dev libgtest-dev libpcap-dev
+  libdpdk-dev dpdk dpdk-dev libtomlplusplus-dev libspdlog-dev libgtest-dev libpcap-dev
   # tests and demo
   iproute2 ethtool nginx-light curl wrk python3-scapy tcpdump expect procps psmisc
 )

@@ -177,11 +177,14 @@ int main(int argc, char** argv) {
     uint64_t rx = delta(lb::Event::rx), busy = delta(lb::Event::busy_cycles);
     uint64_t drops = after.total_drops() - before.total_drops();
     double cpp = rx ? static_cast<double>(busy) / rx : 0;
+    uint64_t passes = delta(lb::Event::busy_passes);
     std::printf("lbbench workload=%s workers=%u mpps=%.3f cycles_per_packet=%.1f capacity_mpps=%.3f "
-                "offered_mpps=%.3f busy=%.0f%% flows=%u drops=%lu evicted=%lu bytes_per_flow=%zu tsc_hz=%lu\n",
+                "offered_mpps=%.3f busy=%.0f%% burst_fill=%.1f flows=%u drops=%lu evicted=%lu bytes_per_flow=%zu "
+                "tsc_hz=%lu\n",
                 lb::bench::describe(*spec).c_str(), app.workers(), rx / dt / 1e6, cpp,
                 cpp > 0 ? hz / cpp / 1e6 * app.workers() : 0.0, (sent_after - sent_before) / dt / 1e6,
-                100.0 * busy / (dt * hz * app.workers()), app.flows_in_tables(), drops,
+                100.0 * busy / (dt * hz * app.workers()), passes ? static_cast<double>(rx) / passes : 0.0,
+                app.flows_in_tables(), drops,
                 delta(lb::Event::flows_evicted), lb::FlowTable::memory_bytes(1u << 20) >> 20,
                 hz);
     for (unsigned i = 0; i < lb::kDropCount; ++i)

@@ -174,7 +174,14 @@ uint16_t FrameFactory::build(uint64_t flow, int kind, bool reply, uint16_t frame
   return t.len;
 }
 
-PacketCursor::PacketCursor(const WorkloadSpec& spec) : spec_(spec), factory_(spec), rng_(spec.seed) {
+uint64_t PacketCursor::random() {
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+PacketCursor::PacketCursor(const WorkloadSpec& spec) : spec_(spec), factory_(spec), rng_state_(spec.seed) {
   switch (spec.mix) {
     case Mix::syn: per_pass_ = spec.flows; break;
     case Mix::established: per_pass_ = spec.flows + spec.flows * spec.packets_per_flow; break;
@@ -198,8 +205,8 @@ uint16_t PacketCursor::frame_len() {
 // Zipf by inverting the continuous approximation of its CDF: flow 0 is the most popular.
 uint64_t PacketCursor::pick_flow() {
   if (spec_.popularity == Popularity::uniform)
-    return std::uniform_int_distribution<uint64_t>(0, spec_.flows - 1)(rng_);
-  double u = std::uniform_real_distribution<double>(0.0, zipf_h_)(rng_);
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(random()) * spec_.flows) >> 64);
+  double u = static_cast<double>(random() >> 11) * 0x1.0p-53 * zipf_h_;
   double s = spec_.zipf_s;
   double x = std::pow(1.0 + u * (1.0 - s), 1.0 / (1.0 - s));
   uint64_t flow = static_cast<uint64_t>(x) - 1;

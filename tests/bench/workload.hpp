@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,9 +93,10 @@ class PacketCursor {
  private:
   uint16_t frame_len();
   uint64_t pick_flow();
+  uint64_t random();  // splitmix64: fast enough for a generator lcore, deterministic
   WorkloadSpec spec_;
   FrameFactory factory_;
-  std::mt19937_64 rng_;
+  uint64_t rng_state_;
   uint64_t position_ = 0;   // within the pass
   uint64_t per_pass_ = 0;
   bool pending_reply_ = false;
