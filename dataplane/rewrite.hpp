@@ -9,41 +9,59 @@
 
 namespace lb {
 
-inline void set_ip_dst(Ipv4Hdr* ip, TcpHdr* tcp, uint32_t addr_be) {
-  if (ip->daddr_be == addr_be) return;
-  csum_replace4(&ip->check, ip->daddr_be, addr_be);
-  csum_replace4(&tcp->check, ip->daddr_be, addr_be);
-  ip->daddr_be = addr_be;
-}
+// Accumulates the one's-complement difference of several field changes so a header's
+// checksum is patched with one fold instead of one per field (RFC 1624, eqn. 3).
+class CsumDelta {
+ public:
+  void change16(uint16_t old_value, uint16_t new_value) {
+    sum_ += static_cast<uint16_t>(~old_value);
+    sum_ += new_value;
+  }
+  void change32(uint32_t old_value, uint32_t new_value) {
+    sum_ += static_cast<uint16_t>(~old_value & 0xffff);
+    sum_ += static_cast<uint16_t>(~old_value >> 16);
+    sum_ += new_value & 0xffff;
+    sum_ += new_value >> 16;
+  }
+  void apply(uint16_t* check) const {
+    uint64_t sum = sum_ + static_cast<uint16_t>(~*check);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    *check = static_cast<uint16_t>(~csum_fold(static_cast<uint32_t>((sum & 0xffff) + (sum >> 16))));
+  }
 
-inline void set_ip_src(Ipv4Hdr* ip, TcpHdr* tcp, uint32_t addr_be) {
-  if (ip->saddr_be == addr_be) return;
-  csum_replace4(&ip->check, ip->saddr_be, addr_be);
-  csum_replace4(&tcp->check, ip->saddr_be, addr_be);
-  ip->saddr_be = addr_be;
-}
+ private:
+  uint64_t sum_ = 0;
+};
 
-inline void set_tcp_dport(TcpHdr* tcp, uint16_t port_be) {
-  if (tcp->dport_be == port_be) return;
-  csum_replace2(&tcp->check, tcp->dport_be, port_be);
-  tcp->dport_be = port_be;
-}
-
-inline void set_tcp_sport(TcpHdr* tcp, uint16_t port_be) {
-  if (tcp->sport_be == port_be) return;
-  csum_replace2(&tcp->check, tcp->sport_be, port_be);
-  tcp->sport_be = port_be;
-}
-
-// Routers decrement TTL; false (packet untouched) when it would reach zero.
-inline bool decrement_ttl(Ipv4Hdr* ip) {
-  if (ip->ttl <= 1) return false;
+// The nat/fullnat rewrites in one pass: TTL decremented, and the source and/or the
+// destination (address and port, network order) replaced; each checksum is patched
+// once. Which sides change is a compile-time choice (nat forward: destination; nat
+// reply: source; fullnat: both). The caller checked ttl > 1.
+template <bool NewSource, bool NewDestination>
+inline void rewrite_l3l4(Ipv4Hdr* ip, TcpHdr* tcp, uint32_t saddr_be, uint16_t sport_be, uint32_t daddr_be,
+                         uint16_t dport_be) {
+  CsumDelta ip_delta, tcp_delta;
   uint16_t old_word, new_word;
   __builtin_memcpy(&old_word, &ip->ttl, 2);  // ttl and protocol share a 16-bit word
   --ip->ttl;
   __builtin_memcpy(&new_word, &ip->ttl, 2);
-  csum_replace2(&ip->check, old_word, new_word);
-  return true;
+  ip_delta.change16(old_word, new_word);
+  if constexpr (NewSource) {
+    ip_delta.change32(ip->saddr_be, saddr_be);
+    tcp_delta.change32(ip->saddr_be, saddr_be);
+    tcp_delta.change16(tcp->sport_be, sport_be);
+    ip->saddr_be = saddr_be;
+    tcp->sport_be = sport_be;
+  }
+  if constexpr (NewDestination) {
+    ip_delta.change32(ip->daddr_be, daddr_be);
+    tcp_delta.change32(ip->daddr_be, daddr_be);
+    tcp_delta.change16(tcp->dport_be, dport_be);
+    ip->daddr_be = daddr_be;
+    tcp->dport_be = dport_be;
+  }
+  ip_delta.apply(&ip->check);
+  tcp_delta.apply(&tcp->check);
 }
 
 inline void set_macs(EtherHdr* eth, uint64_t dst_packed, uint64_t src_packed) {

@@ -159,6 +159,7 @@ void Pipeline::to_slowpath(rte_mbuf* m) {
 
 bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  if (!owned) w_.counters.count(Event::rx_bytes, rte_pktmbuf_pkt_len(m));
   uint64_t csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum), false;
   IpChecksum ip_csum = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? IpChecksum::trusted_good : IpChecksum::verify;
@@ -237,7 +238,7 @@ void Pipeline::flow_closing(Flow* f) {
 
 // TCP state as far as idle timeouts need it: syn_sent until the client acknowledges
 // (its first non-SYN ACK), established, then closing after a FIN or RST either way.
-void Pipeline::track_state(Flow* f, uint8_t flags, bool from_client) {
+inline void Pipeline::track_state(Flow* f, uint8_t flags, bool from_client) {
   if (f->state != FlowState::closing && (flags & (kTcpFin | kTcpRst))) {
     flow_closing(f);
     w_.flows->set_state(f, FlowState::closing, w_.now_ms);
@@ -324,14 +325,10 @@ void Pipeline::forward(Pending& p) {
   }
   const uint64_t next_hop_mac = w_.shared->neighbour_macs->get(f->nexthop);
   if (!next_hop_mac) return drop(m, Drop::neighbour_unresolved);
-  if constexpr (M != FwdMode::dsr) {
-    if (!decrement_ttl(ip)) return drop(m, Drop::ttl_exceeded);
-    set_ip_dst(ip, tcp, f->rev.saddr_be);
-    set_tcp_dport(tcp, f->rev.sport_be);
-    if constexpr (M == FwdMode::fullnat) {
-      set_ip_src(ip, tcp, f->rev.daddr_be);
-      set_tcp_sport(tcp, f->rev.dport_be);
-    }
+  if constexpr (M == FwdMode::nat) {
+    rewrite_l3l4<false, true>(ip, tcp, 0, 0, f->rev.saddr_be, f->rev.sport_be);
+  } else if constexpr (M == FwdMode::fullnat) {
+    rewrite_l3l4<true, true>(ip, tcp, f->rev.daddr_be, f->rev.dport_be, f->rev.saddr_be, f->rev.sport_be);
   }
   set_macs(p.eth, next_hop_mac, s_.ports[f->out_port].mac);
   auto& bc = w_.backends[f->backend_id];
@@ -350,12 +347,13 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   bool is_reply = false;
   Flow* f = current_flow(p, &is_reply);
   if (!f || !is_reply) return drop(m, if_unknown);
+  if (ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);
   track_state(f, tcp->flags, false);
-  if (!decrement_ttl(ip)) return drop(m, Drop::ttl_exceeded);
-  set_ip_src(ip, tcp, f->fwd.daddr_be);
-  set_tcp_sport(tcp, f->fwd.dport_be);
-  set_ip_dst(ip, tcp, f->fwd.saddr_be);    // no-op for nat
-  set_tcp_dport(tcp, f->fwd.sport_be);     // no-op for nat
+  // Source back to the VIP; for fullnat also the destination back to the client.
+  if (p.path == Path::reply_snat)
+    rewrite_l3l4<true, true>(ip, tcp, f->fwd.daddr_be, f->fwd.dport_be, f->fwd.saddr_be, f->fwd.sport_be);
+  else
+    rewrite_l3l4<true, false>(ip, tcp, f->fwd.daddr_be, f->fwd.dport_be, 0, 0);
   uint64_t client_mac = 0;
   __builtin_memcpy(&client_mac, f->client_mac, 6);
   set_macs(eth, client_mac, s_.ports[f->in_port].mac);
@@ -413,10 +411,7 @@ int Worker::main_loop(void* arg) {
         uint16_t n = rte_eth_rx_burst(w->rx[q].dpdk_port, w->rx[q].queue, pkts, burst);
         if (n == 0) continue;
         work += n;
-        w->counters.count(Event::rx, n);
-        uint64_t bytes = 0;
-        for (uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
-        w->counters.count(Event::rx_bytes, bytes);
+        w->counters.count(Event::rx, n);  // rx_bytes are counted in classify()
         Pipeline(*w, *snap).process_burst(pkts, n, false);
       }
     }
