@@ -15,6 +15,7 @@
 #include <cstdlib>
 
 #include "arp.hpp"
+#include "telemetry.hpp"
 #include "stats.hpp"
 
 namespace lb {
@@ -23,9 +24,11 @@ namespace {
 
 volatile std::sig_atomic_t g_quit = 0;
 volatile std::sig_atomic_t g_print_stats = 0;
+volatile std::sig_atomic_t g_reload = 0;
 
 void on_signal(int sig) {
   if (sig == SIGUSR1) g_print_stats = 1;
+  else if (sig == SIGHUP) g_reload = 1;
   else g_quit = 1;
 }
 
@@ -42,9 +45,11 @@ std::shared_ptr<spdlog::logger> log() {
 [[noreturn]] void usage(const char* prog, const char* error) {
   if (error) std::fprintf(stderr, "%s: %s\n", prog, error);
   std::fprintf(stderr,
-               "usage: %s [EAL options] -- -c FILE [--idle-exit MS] [--duration S]\n"
+               "usage: %s [EAL options] -- -c FILE [-i] [--socket PATH] [--idle-exit MS] [--duration S]\n"
                "       %s --check-config FILE\n"
                "  -c, --config FILE   dataplane configuration (TOML, docs/configuration.md)\n"
+               "  -i, --interactive   a command prompt on the terminal (type help)\n"
+               "  --socket PATH       command socket for lbctl (default /run/lbdp.sock; \"\" for none)\n"
                "  --idle-exit MS      exit once no packet has arrived for MS ms (pcap replay)\n"
                "  --duration S        exit after S seconds\n"
                "  --check-config FILE validate FILE, print its errors, exit (no EAL needed)\n",
@@ -64,15 +69,19 @@ uint32_t parse_number(const char* prog, const char* text, const char* what) {
 Options parse_options(int argc, char** argv) {
   Options o;
   static const option longopts[] = {{"config", required_argument, nullptr, 'c'},
+                                    {"interactive", no_argument, nullptr, 'i'},
+                                    {"socket", required_argument, nullptr, 'S'},
                                     {"idle-exit", required_argument, nullptr, 'I'},
                                     {"duration", required_argument, nullptr, 'D'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "c:h", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "c:ih", longopts, nullptr)) != -1) {
     switch (c) {
       case 'c': o.config_path = optarg; break;
+      case 'i': o.interactive = true; break;
+      case 'S': o.socket_path = optarg; break;
       case 'I': o.idle_exit_ms = parse_number(argv[0], optarg, "--idle-exit"); break;
       case 'D': o.duration_s = parse_number(argv[0], optarg, "--duration"); break;
       case 'h': usage(argv[0], nullptr);
@@ -95,12 +104,14 @@ const App::Step App::kSteps[] = {
 };
 
 bool App::start() {
+  // A step counts as begun before its init runs, so a step that fails half-way is torn
+  // down too (every fini copes with partial state).
   for (const Step& step : kSteps) {
+    ++steps_done_;
     if (!(this->*step.init)()) {
       log()->error("start-up failed at step '{}'", step.name);
       return false;
     }
-    ++steps_done_;
   }
   return true;
 }
@@ -230,7 +241,12 @@ bool App::init_shared() {
       log()->error("{}:{}: neighbour {} is on no port's subnet", config_.source, n.line, to_string(n.address));
       return false;
     }
-    neighbours_->add_static(n.address, route->port_index, n.mac);
+    try {
+      neighbours_->add_static(n.address, route->port_index, n.mac);
+    } catch (const std::exception& e) {
+      log()->error("{}:{}: neighbour: {}", config_.source, n.line, e.what());
+      return false;
+    }
   }
   return true;
 }
@@ -243,8 +259,16 @@ void App::fini_shared() {
 }
 
 bool App::init_snapshot() {
+  ids_ = std::make_unique<BackendIds>([this](uint16_t id) {
+    uint64_t open = 0;
+    for (const Worker* wk : workers_) open += wk->backends[id].open.load(std::memory_order_relaxed);
+    return open;
+  });
   try {
-    auto snap = build_snapshot(config_, shared_->workers, dpdk_ports_, port_macs_, *neighbours_, 1);
+    ids_->begin_build();
+    auto snap = build_snapshot(config_, shared_->workers, dpdk_ports_, port_macs_, *neighbours_, *ids_,
+                               ++generation_, accepting_);
+    ids_->end_build();
     shared_->snapshot.store(snap.release(), std::memory_order_release);
   } catch (const std::exception& e) {
     log()->error("building the configuration snapshot: {}", e.what());
@@ -253,7 +277,96 @@ bool App::init_snapshot() {
   return true;
 }
 
-void App::fini_snapshot() { delete shared_->snapshot.exchange(nullptr); }
+ControlResult App::publish(Config next, bool accepting) {
+  BackendIds trial = *ids_;
+  std::unique_ptr<Snapshot> snap;
+  try {
+    trial.begin_build();
+    snap = build_snapshot(next, shared_->workers, dpdk_ports_, port_macs_, *neighbours_, trial, generation_ + 1,
+                          accepting);
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
+  ++generation_;
+  const Snapshot* old = shared_->snapshot.exchange(snap.release(), std::memory_order_acq_rel);
+  // Every worker passes a quiescent state once per loop pass; after that none can still
+  // be reading the old snapshot.
+  rte_rcu_qsbr_synchronize(shared_->qsbr, RTE_QSBR_THRID_INVALID);
+  delete old;
+  trial.end_build();
+  *ids_ = std::move(trial);
+  config_ = std::move(next);
+  accepting_ = accepting;
+  return {true, ""};
+}
+
+ControlResult App::change(const std::function<std::string(Config&)>& edit) {
+  Config next = config_;
+  if (std::string refused = edit(next); !refused.empty()) return {false, refused};
+  std::vector<std::string> errors = validate_config(next);
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
+    return {false, all};
+  }
+  return publish(std::move(next), accepting_);
+}
+
+ControlResult App::set_accepting(bool accepting) {
+  if (accepting == accepting_) return {true, accepting ? "already started" : "already stopped"};
+  return publish(config_, accepting);
+}
+
+ControlResult App::reload() {
+  ConfigResult r = load_config(options_.config_path);
+  if (!r.config) {
+    std::string all;
+    for (const auto& e : r.errors) all += (all.empty() ? "" : "\n") + e;
+    return {false, all + "\nreload refused; the running configuration stays"};
+  }
+  Config& next = *r.config;
+  std::string restart;
+  if (next.ports.size() != config_.ports.size()) restart = "the ports";
+  for (size_t i = 0; restart.empty() && i < next.ports.size(); ++i) {
+    const PortConfig &a = next.ports[i], &b = config_.ports[i];
+    if (a.name != b.name || a.device != b.device || a.role != b.role || !(a.address.addr == b.address.addr) ||
+        a.address.len != b.address.len || a.gateway != b.gateway)
+      restart = "port '" + b.name + "'";
+  }
+  const DataplaneConfig &d = next.dataplane, &o = config_.dataplane;
+  if (restart.empty() && (d.flows_per_worker != o.flows_per_worker || d.mbufs != o.mbufs ||
+                          d.rx_descriptors != o.rx_descriptors || d.tx_descriptors != o.tx_descriptors ||
+                          d.burst != o.burst || d.idle_sleep_us != o.idle_sleep_us ||
+                          d.neighbour_lifetime_s != o.neighbour_lifetime_s || d.syn_timeout_s != o.syn_timeout_s ||
+                          d.established_timeout_s != o.established_timeout_s ||
+                          d.closing_timeout_s != o.closing_timeout_s))
+    restart = "[dataplane] or [timeouts]";
+  if (!restart.empty())
+    return {false, next.source + ": " + restart + " changed; that needs a restart of lbdp. reload refused; the "
+                   "running configuration stays"};
+  try {
+    for (const NeighbourConfig& n : next.neighbours) {
+      auto route = route_to(next, n.address, true);
+      if (route && route->next_hop == n.address) neighbours_->add_static(n.address, route->port_index, n.mac);
+    }
+  } catch (const std::exception& e) {
+    return {false, std::string(e.what()) + "; reload refused"};
+  }
+  return publish(std::move(next), accepting_);
+}
+
+void App::print_stats(std::FILE* out) const {
+  lb::print_stats(out, config_, *shared_, *shared_->snapshot.load(), main_counters_, &baseline_);
+}
+
+void App::clear_stats() {
+  baseline_ = take_baseline(*shared_, main_counters_);
+  for (uint16_t p : dpdk_ports_) rte_eth_stats_reset(p);
+}
+
+void App::fini_snapshot() {
+  if (shared_) delete shared_->snapshot.exchange(nullptr);
+}
 
 bool App::init_workers() {
   const uint16_t n = shared_->workers;
@@ -320,7 +433,7 @@ void App::fini_workers() {
     rte_ring_free(r);
   }
   for (Worker* wk : workers_) {
-    if (wk->flows) {
+    if (wk->flows && wk->flows->capacity() > 0) {
       // The entries' memory starts at the table's first flow.
       void* mem = const_cast<Flow*>(&wk->flows->entry(0));
       wk->flows->~FlowTable();
@@ -334,12 +447,14 @@ void App::fini_workers() {
 }
 
 bool App::launch_workers() {
+  launched_ = true;  // even a partial launch must be stopped (stop_workers)
+  register_telemetry(shared_, &main_counters_);
   for (size_t w = 0; w < workers_.size(); ++w)
     if (rte_eal_remote_launch(Worker::main_loop, workers_[w], worker_lcores_[w]) != 0) return false;
-  launched_ = true;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGUSR1, on_signal);
+  std::signal(SIGHUP, on_signal);
   log()->info("forwarding: {} VIP(s); SIGUSR1 prints statistics", config_.vips.size());
   return true;
 }
@@ -348,15 +463,23 @@ bool App::launch_workers() {
 // (three more passes each), then ends the loops.
 void App::stop_workers() {
   if (!launched_) return;
+  register_telemetry(nullptr, &main_counters_);  // the telemetry thread must not read what teardown frees
   shared_->stop_rx.store(true);
-  std::vector<uint64_t> seen;
-  for (Worker* wk : workers_) seen.push_back(wk->iterations.load());
+  // Phase 1: every worker has begun a pass after stop_rx, so none receives any more and
+  // no new hand-offs start. Phase 2: every worker completes two more passes, draining
+  // whatever was handed to it in the meantime.
   uint64_t deadline = now_ms() + 2000;
-  for (size_t w = 0; w < workers_.size() && now_ms() < deadline; ++w)
-    while (workers_[w]->iterations.load() < seen[w] + 3 && now_ms() < deadline) rte_pause();
+  auto passes = [&](uint64_t extra) {
+    std::vector<uint64_t> seen;
+    for (Worker* wk : workers_) seen.push_back(wk->iterations.load());
+    for (size_t w = 0; w < workers_.size(); ++w)
+      while (workers_[w]->iterations.load() < seen[w] + extra && now_ms() < deadline) rte_pause();
+  };
+  passes(1);
+  passes(2);
   shared_->quit.store(true, std::memory_order_release);
   rte_eal_mp_wait_lcore();
-  print_stats(stdout, config_, *shared_, *shared_->snapshot.load(), main_counters_);
+  print_stats(stdout);
   launched_ = false;
 }
 
@@ -401,7 +524,13 @@ bool App::tick() {
   poll_slowpath(now);
   if (g_print_stats) {
     g_print_stats = 0;
-    print_stats(stdout, config_, *shared_, *shared_->snapshot.load(), main_counters_);
+    print_stats(stdout);
+  }
+  if (g_reload) {
+    g_reload = 0;
+    ControlResult r = reload();
+    if (r.ok) log()->info("SIGHUP: reloaded {}", options_.config_path);
+    else log()->error("SIGHUP: {}", r.message);
   }
   if (g_quit) return false;
   if (options_.duration_s && now - run_started_ms_ >= options_.duration_s * 1000ull) return false;

@@ -5,14 +5,18 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <rte_mempool.h>
 
+#include "backend_ids.hpp"
 #include "config.hpp"
 #include "neighbour.hpp"
+#include "stats.hpp"
 #include "worker.hpp"
 
 namespace lb {
@@ -22,10 +26,17 @@ struct Options {
   uint32_t idle_exit_ms = 0;    // exit once no port has received a packet for this long
   uint32_t duration_s = 0;      // exit after this many seconds
   std::vector<unsigned> worker_lcores;  // empty: every EAL worker lcore
+  bool interactive = false;     // -i: a testpmd-style prompt on the terminal
+  std::string socket_path = "/run/lbdp.sock";  // --socket: the command socket ("" = none)
 };
 
 // Parses the arguments after EAL's (after "--"). Exits with a usage message on error.
 Options parse_options(int argc, char** argv);
+
+struct ControlResult {
+  bool ok;
+  std::string message;  // why it failed (one line per problem), or a note
+};
 
 class App {
  public:
@@ -43,6 +54,26 @@ class App {
   // each value is exact as of some recent moment). Main lcore only.
   LcoreCounters totals() const;
   uint16_t workers() const { return static_cast<uint16_t>(workers_.size()); }
+
+  // --- runtime changes (main lcore only). Each copies the running Config, edits the
+  // copy, validates it, builds a new snapshot and publishes it with RCU; on any error
+  // nothing changes and the running configuration stays.
+  // `edit` returns "" or the reason it refuses.
+  ControlResult change(const std::function<std::string(Config&)>& edit);
+  // Re-reads the configuration file and applies the difference the same way. Ports,
+  // [dataplane] and [timeouts] need a restart: a file that changes them is refused.
+  ControlResult reload();
+  // stop: new connections to VIPs are refused with a TCP RST; established ones flow on.
+  ControlResult set_accepting(bool accepting);
+  bool accepting() const { return accepting_; }
+  const Config& config() const { return config_; }
+  const Snapshot& snapshot() const { return *shared_->snapshot.load(std::memory_order_acquire); }
+  const DataplaneShared& shared() const { return *shared_; }
+  const std::vector<uint16_t>& dpdk_ports() const { return dpdk_ports_; }
+  const NeighbourTable& neighbours() const { return *neighbours_; }
+  // Statistics as printed on SIGUSR1, relative to the last clear_stats().
+  void print_stats(std::FILE* out) const;
+  void clear_stats();
   uint32_t flows_in_tables() const {
     uint32_t n = 0;
     for (const Worker* wk : workers_) n += wk->flow_count.load(std::memory_order_relaxed);
@@ -73,6 +104,7 @@ class App {
   void noop() {}
 
   void poll_slowpath(uint64_t now_ms);
+  ControlResult publish(Config next, bool accepting);
   void send_control(rte_mbuf* m);
   uint64_t total_rx() const;
 
@@ -93,6 +125,10 @@ class App {
   rte_ring* control_tx_ = nullptr;
   bool launched_ = false;
   LcoreCounters main_counters_{};
+  std::unique_ptr<BackendIds> ids_;
+  uint64_t generation_ = 0;
+  bool accepting_ = true;
+  StatsBaseline baseline_;
   uint64_t run_started_ms_ = 0, last_rx_ = 0, last_rx_change_ms_ = 0;  // written by the main lcore (ARP replies)
 };
 

@@ -25,6 +25,22 @@ const char* fwd_mode_name(FwdMode mode) {
   return "?";
 }
 
+std::optional<BackendState> parse_backend_state(std::string_view name) {
+  if (name == "up") return BackendState::up;
+  if (name == "drain") return BackendState::drain;
+  if (name == "maintenance") return BackendState::maintenance;
+  return std::nullopt;
+}
+
+const char* backend_state_name(BackendState state) {
+  switch (state) {
+    case BackendState::up: return "up";
+    case BackendState::drain: return "drain";
+    case BackendState::maintenance: return "maintenance";
+  }
+  return "?";
+}
+
 namespace {
 
 // Walks one TOML table, reading typed keys and recording errors with their line.
@@ -162,12 +178,16 @@ void read_port(TableReader& r, PortConfig& p) {
 }
 
 void read_backend(TableReader& r, const VipConfig& vip, BackendConfig& b) {
-  r.allow_only({"address", "port", "weight"});
+  r.allow_only({"address", "port", "weight", "state"});
   b.line = r.line();
   if (auto a = r.address("address", true)) b.address = *a;
   b.port = vip.port;  // default: the VIP's port
   r.integer("port", b.port, 1, 65535);
   r.integer("weight", b.weight, 0, 65535);
+  if (auto st = r.string("state", false)) {
+    if (auto state = parse_backend_state(*st)) b.state = *state;
+    else r.error("state", "\"" + *st + "\" is not one of up, drain, maintenance");
+  }
   if (vip.mode == FwdMode::dsr && b.port != vip.port)
     r.error("port", "dsr cannot change the port: backend port " + std::to_string(b.port) +
                         " differs from the VIP's " + std::to_string(vip.port));
@@ -218,9 +238,12 @@ void read_vip(TableReader& r, const std::string& source, std::vector<std::string
   if (v.backends.size() > 4096) r.error_at(v.line, "backend", "more than 4096 backends");
 }
 
-void check_cross_references(Config& c, std::vector<std::string>& errors) {
+}  // namespace
+
+std::vector<std::string> validate_config(const Config& c) {
+  std::vector<std::string> errors;
   auto err = [&](int line, const std::string& what) {
-    errors.push_back(c.source + ":" + std::to_string(line) + ": " + what);
+    errors.push_back(line > 0 ? c.source + ":" + std::to_string(line) + ": " + what : what);
   };
   std::set<std::string> names, devices;
   for (const auto& p : c.ports) {
@@ -232,21 +255,47 @@ void check_cross_references(Config& c, std::vector<std::string>& errors) {
   if (c.ports.size() > 16) err(c.ports[16].line, "port: at most 16 ports");
   std::set<std::pair<uint32_t, uint16_t>> vips;
   for (const auto& v : c.vips) {
-    if (!vips.insert({v.address.host, v.port}).second)
-      err(v.line, "vip: " + to_string(v.address) + ":" + std::to_string(v.port) + " defined twice");
-    if (c.ports.empty()) continue;
-    for (const auto& b : v.backends)
-      if (!route_to(c, b.address))
+    const std::string vip_name = to_string(v.address) + ":" + std::to_string(v.port);
+    if (!vips.insert({v.address.host, v.port}).second) err(v.line, "vip: " + vip_name + " defined twice");
+    if (v.mode == FwdMode::fullnat && v.local_addresses.empty())
+      err(v.line, "vip " + vip_name + ": fullnat needs at least one local address");
+    if (v.address.host == 0) err(v.line, "vip: 0.0.0.0 is not a VIP address");
+    for (Ipv4 local : v.local_addresses) {
+      for (const auto& other : c.vips)
+        if (other.address == local)
+          err(v.line, "vip " + vip_name + ": local address " + to_string(local) + " is also a VIP address");
+      if (local.host == 0) err(v.line, "vip " + vip_name + ": 0.0.0.0 is not a local address");
+    }
+    std::set<std::pair<uint32_t, uint16_t>> backends;
+    for (const auto& b : v.backends) {
+      const std::string name = to_string(b.address) + ":" + std::to_string(b.port);
+      if (!backends.insert({b.address.host, b.port}).second)
+        err(b.line, "backend " + name + " listed twice for vip " + vip_name);
+      if (v.mode == FwdMode::dsr && b.port != v.port)
+        err(b.line, "backend " + name + ": dsr cannot change the port (vip port " + std::to_string(v.port) + ")");
+      if (b.weight > 65535) err(b.line, "backend " + name + ": weight " + std::to_string(b.weight) + " out of range [0, 65535]");
+      auto route = c.ports.empty() ? std::nullopt : route_to(c, b.address);
+      if (!c.ports.empty() && !route)
         err(b.line, "backend.address: " + to_string(b.address) +
                         " is reachable from no port of role server/both (no subnet holds it, no gateway)");
+      else if (route && v.mode == FwdMode::dsr && !(route->next_hop == b.address))
+        err(b.line, "backend " + name + ": dsr needs the backend on a server port's subnet (it would be sent to "
+                    "gateway " + to_string(route->next_hop) + ")");
+    }
   }
+  for (const auto& n : c.neighbours) {
+    auto route = c.ports.empty() ? std::nullopt : route_to(c, n.address, true);
+    if (!c.ports.empty() && (!route || !(route->next_hop == n.address)))
+      err(n.line, "neighbour.address: " + to_string(n.address) + " is on no port's subnet");
+  }
+  if (c.neighbours.size() > 1024) err(c.neighbours[1024].line, "neighbour: at most 1024 static neighbours");
   size_t total_backends = 0;
   for (const auto& v : c.vips) total_backends += v.backends.size();
   if (total_backends > 4096) errors.push_back(c.source + ": more than 4096 backends in all");
   if (c.vips.size() > 1024) errors.push_back(c.source + ": more than 1024 VIPs");
+  return errors;
 }
 
-}  // namespace
 
 std::optional<Route> route_to(const Config& config, Ipv4 dst, bool any_role) {
   auto usable = [&](const PortConfig& p) { return any_role || p.role != PortRole::client; };
@@ -321,7 +370,7 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
       read_vip(r, source, errors, c.vips.emplace_back());
     }
   }
-  if (errors.empty()) check_cross_references(c, errors);
+  if (errors.empty()) errors = validate_config(c);
   if (errors.empty()) result.config = std::move(c);
   return result;
 }

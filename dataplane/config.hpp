@@ -24,6 +24,13 @@ const char* fwd_mode_name(FwdMode mode);
 
 enum class PortRole : uint8_t { client, server, both };
 
+// A backend's administrative state. up: eligible for new flows; drain: no new flows,
+// existing ones finish; maintenance: out of service for scheduled downtime (no new
+// flows; existing ones are not cut). Runtime-changeable.
+enum class BackendState : uint8_t { up, drain, maintenance };
+std::optional<BackendState> parse_backend_state(std::string_view name);
+const char* backend_state_name(BackendState state);
+
 struct DataplaneConfig {
   uint32_t flows_per_worker = 262144;  // flow table capacity of each worker lcore
   uint32_t mbufs = 16383;              // packet buffers in the pool
@@ -55,8 +62,9 @@ struct NeighbourConfig {               // a static ARP entry
 struct BackendConfig {
   Ipv4 address;
   uint16_t port = 0;
-  uint32_t weight = 1;
-  int line = 0;
+  uint32_t weight = 1;                 // runtime-changeable
+  BackendState state = BackendState::up;  // runtime-changeable
+  int line = 0;                        // 0 when added at run time
 };
 
 struct VipConfig {
@@ -84,6 +92,9 @@ struct ConfigResult {
 };
 
 ConfigResult parse_config(std::string_view toml_text, const std::string& source_name);
+// The checks that involve several keys (duplicates, routes, mode constraints, limits),
+// for a Config built from a file or changed at run time. Empty when valid.
+std::vector<std::string> validate_config(const Config& config);
 ConfigResult load_config(const std::string& path);
 
 // Which configured port reaches `dst`, and the next hop on it: the port (of role server

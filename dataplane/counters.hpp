@@ -56,6 +56,7 @@ constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count_);
   X(flows_recovered, "flows re-created from consistent hashing on a non-SYN")    \
   X(arp_replies_sent, "ARP requests for our addresses answered")                 \
   X(icmp_echo_replies, "ICMP echo requests answered")                            \
+  X(syn_refused, "SYNs to a VIP answered with a RST because lbdp is stopped")     \
   X(slowpath, "packets passed to the main lcore (ARP)")                          \
   X(busy_cycles, "TSC cycles spent in loop passes that had packets")              \
   X(busy_passes, "loop passes that had packets")

@@ -79,7 +79,8 @@ struct alignas(64) Flow {
   uint8_t flags;            // 51  kFlowInUse | kFlowHasReverse
   uint32_t fwd_bucket;      // 52  index bucket holding the forward key
   uint32_t rev_bucket;      // 56  index bucket holding the reverse key
-  uint8_t reserved[4];      // 60
+  uint8_t mode;             // 60  forwarding mode (FwdMode) the flow was created with
+  uint8_t reserved[3];      // 61
 };
 static_assert(sizeof(Flow) == 64, "one cache line per flow");
 constexpr uint8_t kFlowInUse = 1;

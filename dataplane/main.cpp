@@ -1,5 +1,8 @@
 // lbdp: the appliance's DPDK dataplane. See app.hpp for the start-up order and
-// docs/dataplane.md for how to run it.
+// docs/dataplane.md for how to run it; docs/cli.md for the commands.
+#include <cmdline.h>
+#include <cmdline_socket.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +11,39 @@
 #include <cstring>
 
 #include "app.hpp"
+#include "cli_executor.hpp"
+#include "control_socket.hpp"
+
+namespace {
+
+// The main lcore's loop once forwarding runs: the slow path (App::tick), commands from
+// the socket and, with -i, from the terminal.
+void serve(lb::App& app, const lb::Options& options) {
+  lb::AppExecutor executor(app);
+  lb::ControlSocket control(options.socket_path, executor);
+  if (!options.socket_path.empty()) {
+    std::string error;
+    if (!control.open(&error)) spdlog::error("command socket: {} (lbctl will not reach this lbdp)", error);
+    else spdlog::info("commands: lbctl -s {} help", options.socket_path);
+  }
+  struct cmdline* prompt = nullptr;
+  if (options.interactive) {
+    lb::set_interactive_executor(&executor);
+    prompt = cmdline_stdin_new(lb::command_table(), "lbdp> ");
+  }
+  while (app.tick() && !executor.quit_requested()) {
+    control.poll();
+    if (prompt && cmdline_poll(prompt) == RDLINE_EXITED) break;  // Ctrl-D
+    rte_delay_us_sleep(1000);
+  }
+  if (prompt) {
+    cmdline_printf(prompt, "\n");
+    cmdline_stdin_exit(prompt);
+    lb::set_interactive_executor(nullptr);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Validation alone needs no EAL (and no root): lbdp --check-config FILE
@@ -25,8 +61,9 @@ int main(int argc, char** argv) {
   argv[consumed] = argv[0];
   int status = 0;
   {
-    lb::App app(lb::parse_options(argc - consumed, argv + consumed));
-    if (app.start()) app.run();
+    lb::Options options = lb::parse_options(argc - consumed, argv + consumed);
+    lb::App app(options);
+    if (app.start()) serve(app, options);
     else status = 1;
   }  // the destructor tears start-up down in reverse
   rte_eal_cleanup();

@@ -54,22 +54,28 @@ void Snapshot::index_addresses() {
   }
 }
 
+uint16_t SequentialBackendIds::id_for(const VipConfig&, const BackendConfig&) {
+  if (next_ >= kMaxBackends) throw std::runtime_error("snapshot: too many backends");
+  return next_++;
+}
+
 std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
                                          const std::vector<uint16_t>& dpdk_ports,
                                          const std::vector<uint64_t>& port_macs,
-                                         NeighbourResolver& neighbours, uint64_t generation) {
+                                         NeighbourResolver& neighbours, BackendIdResolver& ids,
+                                         uint64_t generation, bool accepting) {
   if (dpdk_ports.size() != config.ports.size() || port_macs.size() != config.ports.size())
     throw std::runtime_error("snapshot: port list does not match the config");
   auto snap = std::make_unique<Snapshot>();
   snap->generation = generation;
   snap->workers = workers;
+  snap->accepting = accepting;
   for (size_t p = 0; p < config.ports.size(); ++p) {
     snap->ports.push_back(PortSnap{config.ports[p].address.addr.be(), dpdk_ports[p], port_macs[p]});
     if (snap->port_index_by_dpdk.size() <= dpdk_ports[p]) snap->port_index_by_dpdk.resize(dpdk_ports[p] + 1, 0xffff);
     snap->port_index_by_dpdk[dpdk_ports[p]] = static_cast<uint16_t>(p);
     snap->add_address(config.ports[p].address.addr.be(), kAddrOwn);
   }
-  uint16_t next_backend_id = 0;
   for (size_t v = 0; v < config.vips.size(); ++v) {
     const VipConfig& vc = config.vips[v];
     VipSnap vs;
@@ -88,10 +94,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
     for (const BackendConfig& bc : vc.backends) {
       auto route = route_to(config, bc.address);
       if (!route) throw std::runtime_error("snapshot: backend " + to_string(bc.address) + " has no route");
-      if (next_backend_id >= kMaxBackends) throw std::runtime_error("snapshot: too many backends");
-      BackendSnap bs{bc.address.be(), hton16(bc.port), next_backend_id++,
+      BackendSnap bs{bc.address.be(), hton16(bc.port), ids.id_for(vc, bc),
                      neighbours.slot_for(route->next_hop, route->port_index),
-                     static_cast<uint8_t>(route->port_index), BackendState::up, bc.weight};
+                     static_cast<uint8_t>(route->port_index), bc.state, bc.weight};
       bool eligible = bs.state == BackendState::up && bs.weight > 0;
       if (eligible) {
         maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), bc.weight});

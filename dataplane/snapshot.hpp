@@ -3,7 +3,7 @@
 //
 // Built by the main lcore from a validated Config (build_snapshot), never modified after
 // it is published, and reclaimed with RCU once every worker has passed a quiescent
-// state (see snapshot_publisher.hpp). The one exception is `sched_state`: row w is
+// state (App::publish). The one exception is `sched_state`: row w is
 // scratch state of worker w's schedulers (round-robin cursors), written by that worker
 // alone.
 #pragma once
@@ -19,8 +19,6 @@ namespace lb {
 
 constexpr uint16_t kMaxBackends = 4096;  // global backend ids are < kMaxBackends
 constexpr uint16_t kMaxPorts = 16;
-
-enum class BackendState : uint8_t { up, drain, maintenance, down };
 
 struct BackendSnap {
   uint32_t addr_be;
@@ -66,10 +64,28 @@ struct NeighbourResolver {
   virtual uint16_t slot_for(Ipv4 next_hop, uint16_t port_index) = 0;
 };
 
+// Gives each (VIP, backend) its global backend id, the same in every snapshot for as
+// long as the backend stays configured (per-lcore counters and flows refer to it).
+struct BackendIdResolver {
+  virtual ~BackendIdResolver() = default;
+  // Throws std::runtime_error when no id is free.
+  virtual uint16_t id_for(const VipConfig& vip, const BackendConfig& backend) = 0;
+};
+
+// The simplest resolver: ids in configuration order (one snapshot, no changes).
+class SequentialBackendIds : public BackendIdResolver {
+ public:
+  uint16_t id_for(const VipConfig&, const BackendConfig&) override;
+
+ private:
+  uint16_t next_ = 0;
+};
+
 class Snapshot {
  public:
   uint64_t generation = 0;
   uint16_t workers = 1;
+  bool accepting = true;   // false after `stop`: SYNs to VIPs are refused with a RST
   std::vector<VipSnap> vips;
   std::vector<PortSnap> ports;                   // by config port index
   std::vector<uint16_t> port_index_by_dpdk;      // dpdk port id -> config port index
@@ -78,14 +94,14 @@ class Snapshot {
   const VipSnap* find_vip(uint32_t addr_be, uint16_t port_be) const {
     uint64_t key = (static_cast<uint64_t>(addr_be) << 16) | port_be;
     for (uint32_t i = slot_of(key, vip_mask_);; i = (i + 1) & vip_mask_) {
+      if (vip_keys_[i] == 0) return nullptr;  // empty first: key 0 (0.0.0.0:0) is no VIP
       if (vip_keys_[i] == key) return &vips[vip_slots_[i]];
-      if (vip_keys_[i] == 0) return nullptr;
     }
   }
   uint8_t address_kind(uint32_t addr_be) const {
     for (uint32_t i = slot_of(addr_be, addr_mask_);; i = (i + 1) & addr_mask_) {
-      if (addr_keys_[i] == addr_be) return addr_kinds_[i];
       if (addr_keys_[i] == 0) return 0;
+      if (addr_keys_[i] == addr_be) return addr_kinds_[i];
     }
   }
 
@@ -112,7 +128,8 @@ class Snapshot {
 std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
                                          const std::vector<uint16_t>& dpdk_ports,
                                          const std::vector<uint64_t>& port_macs,
-                                         NeighbourResolver& neighbours, uint64_t generation);
+                                         NeighbourResolver& neighbours, BackendIdResolver& ids,
+                                         uint64_t generation, bool accepting = true);
 
 // Stable identity of a backend for Maglev (same on every appliance).
 uint64_t backend_key(Ipv4 addr, uint16_t port);

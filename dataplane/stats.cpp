@@ -5,8 +5,35 @@
 
 namespace lb {
 
+StatsBaseline take_baseline(const DataplaneShared& shared, const LcoreCounters& main_counters) {
+  StatsBaseline b;
+  b.main = main_counters;
+  b.backends.resize(kMaxBackends);
+  for (uint16_t w = 0; w < shared.workers; ++w) {
+    const Worker& wk = *shared.worker[w];
+    b.lcores.push_back(wk.counters);
+    for (uint16_t id = 0; id < kMaxBackends; ++id) {
+      b.backends[id].flows += wk.backends[id].flows;
+      b.backends[id].packets += wk.backends[id].packets;
+      b.backends[id].bytes += wk.backends[id].bytes;
+    }
+  }
+  return b;
+}
+
+namespace {
+LcoreCounters minus(const LcoreCounters& now, const LcoreCounters* then) {
+  LcoreCounters d = now;
+  if (!then) return d;
+  for (unsigned i = 0; i < kEventCount; ++i) d.events[i] -= then->events[i];
+  for (unsigned i = 0; i < kDropCount; ++i) d.drops[i] -= then->drops[i];
+  return d;
+}
+}  // namespace
+
 void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
-                 const LcoreCounters& main_counters) {
+                 const LcoreCounters& main_counters, const StatsBaseline* baseline) {
+  if (baseline && baseline->backends.empty()) baseline = nullptr;
   std::fprintf(out, "--- lbdp statistics ---\ntsc_hz %lu\n", rte_get_tsc_hz());
   for (size_t p = 0; p < snap.ports.size(); ++p) {
     rte_eth_stats st{};
@@ -15,10 +42,10 @@ void print_stats(std::FILE* out, const Config& config, const DataplaneShared& sh
                  config.ports[p].name.c_str(), snap.ports[p].dpdk_port, st.ipackets, st.opackets, st.imissed,
                  st.ierrors, st.oerrors);
   }
-  LcoreCounters total = main_counters;
+  LcoreCounters total = minus(main_counters, baseline ? &baseline->main : nullptr);
   for (uint16_t w = 0; w < shared.workers; ++w) {
     const Worker& wk = *shared.worker[w];
-    const LcoreCounters& c = wk.counters;
+    const LcoreCounters c = minus(wk.counters, baseline ? &baseline->lcores[w] : nullptr);
     for (unsigned i = 0; i < kEventCount; ++i) total.events[i] += c.events[i];
     for (unsigned i = 0; i < kDropCount; ++i) total.drops[i] += c.drops[i];
     std::fprintf(out,
@@ -41,6 +68,11 @@ void print_stats(std::FILE* out, const Config& config, const DataplaneShared& sh
         flows += bc.flows;
         packets += bc.packets;
         bytes += bc.bytes;
+      }
+      if (baseline) {
+        flows -= baseline->backends[b.id].flows;
+        packets -= baseline->backends[b.id].packets;
+        bytes -= baseline->backends[b.id].bytes;
       }
       std::fprintf(out, "backend %s:%u vip %s:%u open=%lu flows=%lu packets=%lu bytes=%lu\n",
                    to_string(Ipv4::from_be(b.addr_be)).c_str(), ntoh16(b.port_be),

@@ -11,13 +11,27 @@
 #pragma once
 
 #include <cstdio>
+#include <vector>
 
 #include "config.hpp"
 #include "worker.hpp"
 
 namespace lb {
 
+// What `clear stats` remembers: counters are never written by the main lcore (each has
+// one writer), so clearing stores their values and later reports subtract them.
+struct StatsBaseline {
+  std::vector<LcoreCounters> lcores;  // per worker
+  LcoreCounters main{};
+  struct Backend {
+    uint64_t flows = 0, packets = 0, bytes = 0;
+  };
+  std::vector<Backend> backends;      // per global backend id (empty: nothing cleared)
+};
+
+StatsBaseline take_baseline(const DataplaneShared& shared, const LcoreCounters& main_counters);
+
 void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
-                 const LcoreCounters& main_counters);
+                 const LcoreCounters& main_counters, const StatsBaseline* baseline = nullptr);
 
 }  // namespace lb

@@ -11,10 +11,7 @@ namespace lb {
 
 namespace {
 
-inline uint32_t tsc_now_ms(uint64_t tsc) {
-  static const uint64_t per_ms = rte_get_tsc_hz() / 1000;
-  return static_cast<uint32_t>(tsc / per_ms);
-}
+inline uint32_t tsc_now_ms(uint64_t tsc, uint64_t tsc_per_ms) { return static_cast<uint32_t>(tsc / tsc_per_ms); }
 
 inline uint64_t hash_addr(uint32_t addr_be) { return (addr_be ^ 0x5bd1e995u) * 0xc6a4a7935bd1e995ull; }
 
@@ -79,6 +76,7 @@ class Pipeline {
   template <FwdMode M>
   Flow* new_flow(Pending& p, bool syn);
   void reply(Pending& p, Drop if_unknown);
+  void refuse(Pending& p);
   void track_state(Flow* f, uint8_t tcp_flags, bool from_client);
   void flow_closing(Flow* f);
 
@@ -262,6 +260,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   Flow* f = w_.flows->create(key, p.hashed, syn ? FlowState::syn_sent : FlowState::established, w_.now_ms);
   if (!f) return drop(m, Drop::flow_table_full), nullptr;
   f->vip_id = vip.id;
+  f->mode = static_cast<uint8_t>(M);
   f->backend_id = b.id;
   f->nexthop = b.nexthop;
   f->out_port = b.out_port;
@@ -276,7 +275,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
     // A local port of this worker's residue class (port % workers == index), so the
     // backend's reply names its owner; probe until the reverse tuple is free.
     const uint32_t workers = s_.workers;
-    const uint32_t local = vip.local_addrs_be[client_hash % vip.local_addrs_be.size()];
+    const uint32_t local = vip.local_addrs_be[((client_hash >> 32) * vip.local_addrs_be.size()) >> 32];
     const uint32_t first = (1024 + workers - 1) / workers;  // smallest k with k*workers >= 1024
     const uint32_t classes = (65536 - 1 - w_.index) / workers - first + 1;
     bool placed = false;
@@ -309,6 +308,15 @@ void Pipeline::forward(Pending& p) {
   if (M != FwdMode::dsr && ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);  // before any flow state
   bool is_reply = false;
   Flow* f = current_flow(p, &is_reply);
+  if (f && is_reply) return drop(m, Drop::not_for_us);  // a reply tuple aimed at a VIP port: never forward it
+  if (f && f->mode != static_cast<uint8_t>(M)) {
+    // A flow of a VIP that was deleted and added again with another mode: its
+    // rewrite data does not fit this mode; end it.
+    if (!syn) return drop(m, Drop::no_flow);
+    if (f->state != FlowState::closing) flow_closing(f);
+    w_.flows->remove(f);
+    f = nullptr;
+  }
   if (f && syn && f->state == FlowState::closing) {
     // The client reuses the tuple for a new connection: schedule it afresh.
     w_.flows->remove(f);
@@ -316,10 +324,17 @@ void Pipeline::forward(Pending& p) {
     f = nullptr;
   }
   if (!f) {
-    if (!syn && !sched_is_consistent(vip.scheduler)) return drop(m, Drop::no_flow);
+    if (syn && !s_.accepting) return refuse(p);
+    // Without a flow, only a consistent scheduler can re-create one on a non-SYN, and
+    // not for fullnat (the lost source port cannot be recovered) nor from a RST.
+    if (!syn && (!sched_is_consistent(vip.scheduler) || M == FwdMode::fullnat || (flags & kTcpRst)))
+      return drop(m, Drop::no_flow);
     f = new_flow<M>(p, syn);
     if (!f) return;
-    if (!syn) w_.counters.count(Event::flows_recovered);
+    if (!syn) {
+      w_.counters.count(Event::flows_recovered);
+      track_state(f, flags, true);  // a recovered FIN goes straight to closing
+    }
   } else {
     track_state(f, flags, true);
   }
@@ -360,6 +375,50 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   send(m, f->in_port);
 }
 
+// While stopped, a SYN for a new connection is answered with RST+ACK in place (as a
+// closed port would answer), so clients fail fast instead of retrying.
+void Pipeline::refuse(Pending& p) {
+  rte_mbuf* m = p.m;
+  Ipv4Hdr* ip = p.ip;
+  TcpHdr* tcp = p.tcp;
+  auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  const uint32_t l3 = static_cast<uint32_t>(reinterpret_cast<uint8_t*>(ip) - frame);
+  const uint32_t tcp_header = (tcp->data_off >> 4) * 4u;
+  const uint32_t payload = ntoh16(ip->total_len_be) - sizeof(Ipv4Hdr) - tcp_header;
+  const uint32_t ack = ntoh32(tcp->seq_be) + payload + 1;  // the SYN takes one sequence number
+  uint64_t client_mac = 0;
+  __builtin_memcpy(&client_mac, p.eth->src, 6);
+  set_macs(p.eth, client_mac, s_.ports[p.in_port].mac);
+  std::swap(ip->saddr_be, ip->daddr_be);
+  ip->total_len_be = hton16(sizeof(Ipv4Hdr) + sizeof(TcpHdr));
+  ip->id_be = 0;
+  ip->frag_be = hton16(0x4000);
+  ip->ttl = 64;
+  ip->check = 0;
+  ip->check = csum_compute(ip, sizeof(Ipv4Hdr));
+  std::swap(tcp->sport_be, tcp->dport_be);
+  tcp->seq_be = 0;
+  tcp->ack_be = hton32(ack);
+  tcp->data_off = 5 << 4;
+  tcp->flags = kTcpRst | kTcpAck;
+  tcp->window_be = 0;
+  tcp->urg_be = 0;
+  tcp->check = 0;
+  uint32_t sum = csum_partial(&ip->saddr_be, 8);
+  sum += hton16(kProtoTcp);
+  sum += hton16(sizeof(TcpHdr));
+  tcp->check = static_cast<uint16_t>(~csum_fold(csum_partial(tcp, sizeof(TcpHdr), sum)));
+  uint32_t len = l3 + sizeof(Ipv4Hdr) + sizeof(TcpHdr);
+  if (len < 60) {
+    __builtin_memset(frame + len, 0, 60 - len);
+    len = 60;
+  }
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = len;
+  w_.counters.count(Event::syn_refused);
+  send(m, p.in_port);
+}
+
 void Worker::flush_tx(const Snapshot& snap) {
   for (uint16_t p = 0; p < snap.ports.size(); ++p) {
     TxBuffer& buf = tx[p];
@@ -398,12 +457,13 @@ int Worker::main_loop(void* arg) {
   rte_rcu_qsbr_thread_register(shared->qsbr, w->index);
   rte_rcu_qsbr_thread_online(shared->qsbr, w->index);
   const uint16_t burst = shared->burst;
+  const uint64_t tsc_per_ms = rte_get_tsc_hz() / 1000;
   rte_mbuf* pkts[256];
   uint32_t idle_polls = 0;
   uint64_t iterations = 0;
   while (!shared->quit.load(std::memory_order_acquire)) {
     const uint64_t pass_start = rte_rdtsc();
-    w->now_ms = tsc_now_ms(pass_start);
+    w->now_ms = tsc_now_ms(pass_start, tsc_per_ms);
     const Snapshot* snap = shared->snapshot.load(std::memory_order_acquire);
     uint32_t work = 0;
     if (!shared->stop_rx.load(std::memory_order_relaxed)) {

@@ -220,8 +220,8 @@ uint16_t PacketCursor::next(uint8_t* out) {
   }
   if (position_ == per_pass_) position_ = 0;
   const uint64_t p = position_++;
-  uint64_t flow;
-  int kind;
+  uint64_t flow = 0;
+  int kind = 0;
   uint16_t len = 60;
   switch (spec_.mix) {
     case Mix::syn:
