@@ -34,6 +34,24 @@ BackendConfig* find_backend(VipConfig& v, Ipv4 addr, uint16_t port) {
   return nullptr;
 }
 
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else if (ch < 0x20 || ch == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
+
 const char* role_name(PortRole r) { return r == PortRole::client ? "client" : r == PortRole::server ? "server" : "both"; }
 
 }  // namespace
@@ -46,8 +64,10 @@ std::string config_to_toml(const Config& c) {
   add(out, "idle_sleep_us = %u\nneighbour_lifetime = %u\n\n[timeouts]\nsyn = %u\nestablished = %u\nclosing = %u\n",
       d.idle_sleep_us, d.neighbour_lifetime_s, d.syn_timeout_s, d.established_timeout_s, d.closing_timeout_s);
   for (const auto& p : c.ports) {
-    add(out, "\n[[port]]\nname = \"%s\"\ndevice = \"%s\"\nrole = \"%s\"\naddress = \"%s/%u\"\n", p.name.c_str(),
-        p.device.c_str(), role_name(p.role), to_string(p.address.addr).c_str(), p.address.len);
+    // Names and devices are free text: quoted and escaped, and not through add()'s buffer.
+    out += "\n[[port]]\nname = " + toml_string(p.name) + "\ndevice = " + toml_string(p.device) + "\n";
+    add(out, "role = \"%s\"\naddress = \"%s/%u\"\n", role_name(p.role), to_string(p.address.addr).c_str(),
+        p.address.len);
     if (p.gateway) add(out, "gateway = \"%s\"\n", to_string(*p.gateway).c_str());
   }
   for (const auto& n : c.neighbours)

@@ -259,6 +259,8 @@ std::vector<std::string> validate_config(const Config& c) {
     if (!vips.insert({v.address.host, v.port}).second) err(v.line, "vip: " + vip_name + " defined twice");
     if (v.mode == FwdMode::fullnat && v.local_addresses.empty())
       err(v.line, "vip " + vip_name + ": fullnat needs at least one local address");
+    if (v.mode != FwdMode::fullnat && !v.local_addresses.empty())
+      err(v.line, "vip " + vip_name + ": local addresses are only meaningful with mode fullnat");
     if (v.address.host == 0) err(v.line, "vip: 0.0.0.0 is not a VIP address");
     for (Ipv4 local : v.local_addresses) {
       for (const auto& other : c.vips)
