@@ -17,7 +17,9 @@ TOPO_DIR=${TOPO_DIR:-$(mktemp -d /tmp/${P}.XXXXXX)}
 mkdir -p "$TOPO_DIR"; chmod 755 "$TOPO_DIR"  # nginx workers (www-data) read the pages below it
 VIP=198.18.0.100
 VIP_DSR=198.18.1.100
-BACKENDS=(198.18.1.11 198.18.1.12 198.18.1.13)
+# LBT_BACKENDS: how many backend namespaces (default 3, at most 9).
+BACKENDS=()
+for _i in $(seq 1 "${LBT_BACKENDS:-3}"); do BACKENDS+=("198.18.1.$((10 + _i))"); done
 LOCAL_ADDR=198.18.1.2
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LBDP=${LBDP:-$REPO_ROOT/build/dataplane/lbdp}
@@ -116,9 +118,10 @@ topo_up() {  # topo_up nat|fullnat|dsr
   fi
 }
 
-# Writes an lbdp config for MODE with SCHED and backend WEIGHTS (space separated).
-lbdp_config() {  # lbdp_config MODE SCHED "W1 W2 W3" > file
-  local mode=$1 sched=$2 weights=(${3:-1 1 1}) vip=$VIP
+# Writes an lbdp config for MODE with SCHED and backend WEIGHTS (space separated), for
+# the first COUNT backends (default: all of them).
+lbdp_config() {  # lbdp_config MODE SCHED "W1 W2 W3" [COUNT] > file
+  local mode=$1 sched=$2 weights=(${3:-1 1 1}) count=${4:-${#BACKENDS[@]}} vip=$VIP
   cat <<CONF
 [dataplane]
 flows_per_worker = 65536
@@ -140,8 +143,8 @@ CONF
   printf '\n[[vip]]\naddress = "%s"\nport = 80\nmode = "%s"\nscheduler = "%s"\n' "$vip" "$mode" "$sched"
   [ "$mode" = fullnat ] && printf 'local_addresses = ["%s"]\n' "$LOCAL_ADDR"
   local i=0
-  for addr in "${BACKENDS[@]}"; do
-    printf '\n[[vip.backend]]\naddress = "%s"\nport = 80\nweight = %s\n' "$addr" "${weights[$i]}"
+  for addr in "${BACKENDS[@]:0:$count}"; do
+    printf '\n[[vip.backend]]\naddress = "%s"\nport = 80\nweight = %s\n' "$addr" "${weights[$i]:-1}"
     i=$((i + 1))
   done
 }
@@ -153,6 +156,7 @@ eal_mem_args() {
   if [ "${free:-0}" -ge 256 ]; then echo "--in-memory"; else echo "--no-huge -m 768"; fi
 }
 
+# LBDP_EXTRA_ARGS: more lbdp options (after -c CONFIG), e.g. "--socket /tmp/x.sock".
 lbdp_start() {  # lbdp_start CONFIG WORKERS [MODE]
   local conf=$1 workers=${2:-1} mode=${3:-nat} lcores vdevs
   # Main lcore on cpu 0; workers share the last cpu when there are more of them than cpus.
@@ -166,7 +170,7 @@ lbdp_start() {  # lbdp_start CONFIG WORKERS [MODE]
   fi
   # shellcheck disable=SC2046,SC2086
   ip netns exec "$P-lb" "$LBDP" --lcores "$lcores" $(eal_mem_args) --no-pci --log-level=lib.eal:error $vdevs \
-    -- -c "$conf" > "$TOPO_DIR/lbdp.out" 2>&1 &
+    -- -c "$conf" ${LBDP_EXTRA_ARGS:-} > "$TOPO_DIR/lbdp.out" 2>&1 &
   LBDP_PID=$!
 }
 
