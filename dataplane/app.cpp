@@ -297,6 +297,11 @@ ControlResult App::publish(Config next, bool accepting) {
   *ids_ = std::move(trial);
   config_ = std::move(next);
   accepting_ = accepting;
+  // A new backend's next hop is unresolved: ask for its MAC now rather than at the next
+  // tick, so its first SYNs are not dropped as neighbour_unresolved.
+  neighbours_->poll(now_ms(), [&](uint16_t port_index, Ipv4 target) {
+    if (rte_mbuf* m = arp_request(pool_, *shared_->snapshot.load(), port_index, target)) send_control(m);
+  });
   return {true, ""};
 }
 

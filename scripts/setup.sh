@@ -27,11 +27,12 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# nginx-light's package starts a system nginx on port 80; the tests run their own.
+# nginx-light's package starts a system nginx on port 80; the tests run their own (one
+# per backend namespace, each with its own pid file), so only the system one is stopped.
 if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then
   systemctl stop nginx || true; systemctl disable -q nginx 2>/dev/null || true
 fi
-pkill -x nginx 2>/dev/null || true
+if [ -s /run/nginx.pid ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
 
 # Hugepages: 2 MiB pages, mounted where DPDK looks for them. lbdp also runs with
 # --no-huge, but hugepages are what production uses, so the tests use them too.
