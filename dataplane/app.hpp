@@ -74,6 +74,7 @@ class App {
   // Statistics as printed on SIGUSR1, relative to the last clear_stats().
   void print_stats(std::FILE* out) const;
   void clear_stats();
+  const StatsBaseline& stats_baseline() const { return baseline_; }
   uint32_t flows_in_tables() const {
     uint32_t n = 0;
     for (const Worker* wk : workers_) n += wk->flow_count.load(std::memory_order_relaxed);

@@ -152,7 +152,7 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
       const DataplaneShared& sh = app_.shared();
       for (uint16_t w = 0; w < sh.workers; ++w) {
         const Worker& wk = *sh.worker[w];
-        const LcoreCounters& c = wk.counters;
+        const LcoreCounters c = lcore_counters(sh, w, &app_.stats_baseline());
         add(out, "lcore %u: rx %lu, tx %lu, handoff in %lu out %lu, flows %u, created %lu, expired %lu, "
                  "evicted %lu, drops %lu\n",
             w, c.get(Event::rx), c.get(Event::tx), c.get(Event::handoff_in), c.get(Event::handoff_out),
@@ -178,17 +178,10 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
         found = true;
         for (size_t bi = 0; bi < vs.backends.size(); ++bi) {
           const BackendSnap& b = vs.backends[bi];
-          uint64_t open = 0, flows = 0, packets = 0, bytes = 0;
-          for (uint16_t w = 0; w < sh.workers; ++w) {
-            const BackendCounters& bc = sh.worker[w]->backends[b.id];
-            open += bc.open.load(std::memory_order_relaxed);
-            flows += bc.flows;
-            packets += bc.packets;
-            bytes += bc.bytes;
-          }
+          const BackendTotals t = backend_totals(sh, b.id, &app_.stats_baseline());
           add(out, "backend %s vip %s state %s weight %u open %lu flows %lu packets %lu bytes %lu\n",
               endpoint(vc.backends[bi].address, vc.backends[bi].port).c_str(), endpoint(vc.address, vc.port).c_str(),
-              backend_state_name(vc.backends[bi].state), b.weight, open, flows, packets, bytes);
+              backend_state_name(vc.backends[bi].state), b.weight, t.open, t.flows, t.packets, t.bytes);
         }
       }
       if (!found) {

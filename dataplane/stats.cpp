@@ -21,6 +21,23 @@ StatsBaseline take_baseline(const DataplaneShared& shared, const LcoreCounters& 
   return b;
 }
 
+BackendTotals backend_totals(const DataplaneShared& shared, uint16_t id, const StatsBaseline* baseline) {
+  BackendTotals t;
+  for (uint16_t w = 0; w < shared.workers; ++w) {
+    const BackendCounters& bc = shared.worker[w]->backends[id];
+    t.open += bc.open.load(std::memory_order_relaxed);
+    t.flows += bc.flows;
+    t.packets += bc.packets;
+    t.bytes += bc.bytes;
+  }
+  if (baseline && !baseline->backends.empty()) {
+    t.flows -= baseline->backends[id].flows;
+    t.packets -= baseline->backends[id].packets;
+    t.bytes -= baseline->backends[id].bytes;
+  }
+  return t;
+}
+
 namespace {
 LcoreCounters minus(const LcoreCounters& now, const LcoreCounters* then) {
   LcoreCounters d = now;
@@ -30,6 +47,11 @@ LcoreCounters minus(const LcoreCounters& now, const LcoreCounters* then) {
   return d;
 }
 }  // namespace
+
+LcoreCounters lcore_counters(const DataplaneShared& shared, uint16_t w, const StatsBaseline* baseline) {
+  bool rebase = baseline && w < baseline->lcores.size();
+  return minus(shared.worker[w]->counters, rebase ? &baseline->lcores[w] : nullptr);
+}
 
 void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
                  const LcoreCounters& main_counters, const StatsBaseline* baseline) {
@@ -45,7 +67,7 @@ void print_stats(std::FILE* out, const Config& config, const DataplaneShared& sh
   LcoreCounters total = minus(main_counters, baseline ? &baseline->main : nullptr);
   for (uint16_t w = 0; w < shared.workers; ++w) {
     const Worker& wk = *shared.worker[w];
-    const LcoreCounters c = minus(wk.counters, baseline ? &baseline->lcores[w] : nullptr);
+    const LcoreCounters c = lcore_counters(shared, w, baseline);
     for (unsigned i = 0; i < kEventCount; ++i) total.events[i] += c.events[i];
     for (unsigned i = 0; i < kDropCount; ++i) total.drops[i] += c.drops[i];
     std::fprintf(out,
@@ -61,23 +83,11 @@ void print_stats(std::FILE* out, const Config& config, const DataplaneShared& sh
   std::fprintf(out, "drops total %lu\n", total.total_drops());
   for (const VipSnap& vip : snap.vips) {
     for (const BackendSnap& b : vip.backends) {
-      uint64_t open = 0, flows = 0, packets = 0, bytes = 0;
-      for (uint16_t w = 0; w < shared.workers; ++w) {
-        const BackendCounters& bc = shared.worker[w]->backends[b.id];
-        open += bc.open.load(std::memory_order_relaxed);
-        flows += bc.flows;
-        packets += bc.packets;
-        bytes += bc.bytes;
-      }
-      if (baseline) {
-        flows -= baseline->backends[b.id].flows;
-        packets -= baseline->backends[b.id].packets;
-        bytes -= baseline->backends[b.id].bytes;
-      }
+      const BackendTotals t = backend_totals(shared, b.id, baseline);
       std::fprintf(out, "backend %s:%u vip %s:%u open=%lu flows=%lu packets=%lu bytes=%lu\n",
                    to_string(Ipv4::from_be(b.addr_be)).c_str(), ntoh16(b.port_be),
-                   to_string(Ipv4::from_be(vip.addr_be)).c_str(), ntoh16(vip.port_be), open, flows, packets,
-                   bytes);
+                   to_string(Ipv4::from_be(vip.addr_be)).c_str(), ntoh16(vip.port_be), t.open, t.flows, t.packets,
+                   t.bytes);
     }
   }
   std::fflush(out);

@@ -31,6 +31,15 @@ struct StatsBaseline {
 
 StatsBaseline take_baseline(const DataplaneShared& shared, const LcoreCounters& main_counters);
 
+// One backend's counters summed over the workers, relative to `baseline` if given
+// (open flows are a level, not a count, and are never rebased).
+struct BackendTotals {
+  uint64_t open = 0, flows = 0, packets = 0, bytes = 0;
+};
+BackendTotals backend_totals(const DataplaneShared& shared, uint16_t backend_id, const StatsBaseline* baseline);
+// Worker w's counters relative to `baseline` if given.
+LcoreCounters lcore_counters(const DataplaneShared& shared, uint16_t w, const StatsBaseline* baseline);
+
 void print_stats(std::FILE* out, const Config& config, const DataplaneShared& shared, const Snapshot& snap,
                  const LcoreCounters& main_counters, const StatsBaseline* baseline = nullptr);
 

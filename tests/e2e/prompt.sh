@@ -10,14 +10,7 @@
 set -euo pipefail
 
 NAME="cli prompt"
-cannot_run() {
-  if [ "${CI:-}" = true ]; then
-    echo "$NAME: FAIL: $* (CI=true: the e2e tier must run)"
-    exit 1
-  fi
-  echo "$NAME: SKIP: $*"
-  exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$(id -u)" = 0 ] || cannot_run "needs root (DPDK)"
 command -v expect >/dev/null || cannot_run "'expect' is not installed"
 

@@ -30,14 +30,7 @@ WORKERS=${1:-1}
 [[ $WORKERS =~ ^[1-9]$ ]] || { echo "usage: $0 [WORKERS 1..9]" >&2; exit 2; }
 NAME="runtime/$WORKERS"
 
-cannot_run() {
-  if [ "${CI:-}" = true ]; then
-    echo "$NAME: FAIL: $* (CI=true: the e2e tier must run)"
-    exit 1
-  fi
-  echo "$NAME: SKIP: $*"
-  exit 77
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$(id -u)" = 0 ] || cannot_run "needs root (network namespaces, DPDK af_packet)"
 for tool in ip curl wrk nginx perl sha256sum awk; do
   command -v "$tool" >/dev/null || cannot_run "'$tool' is not installed"

@@ -5,13 +5,12 @@
 # drop_unsupported_l2 (a real counter a user would watch). No namespaces needed.
 set -uo pipefail
 LBDP=${LBDP:-$(dirname "$0")/../../build/dataplane/lbdp}
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: must run as root under CI"; exit 1; fi
-  echo "SKIP: needs root (DPDK)"; exit 77
-fi
+NAME=telemetry
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ "$(id -u)" = 0 ] || cannot_run "needs root (DPDK)"
 PY=/usr/bin/python3
 TEL=/usr/bin/dpdk-telemetry.py
-[ -x "$TEL" ] || { echo "FAIL: $TEL missing (package dpdk-dev)"; exit 1; }
+[ -x "$TEL" ] || cannot_run "$TEL missing (package dpdk-dev)"
 dir=$(mktemp -d)
 prefix=teltest$$
 pid=

@@ -1,0 +1,12 @@
+# Shared by the e2e scripts. Source it after setting NAME.
+#
+# cannot_run REASON: a test that cannot run here is skipped (exit 77, meson's skip) with
+# the reason, except under CI=true, where every tier must run, so it fails (exit 1).
+cannot_run() {
+  if [ "${CI:-}" = true ]; then
+    echo "$NAME: FAIL: $* (CI=true: the e2e tier must run)"
+    exit 1
+  fi
+  echo "$NAME: SKIP: $*"
+  exit 77
+}
