@@ -145,7 +145,9 @@ bool App::init_config() {
 bool App::init_mempool() {
   pool_ = rte_pktmbuf_pool_create("lbdp_mbufs", config_.dataplane.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                   static_cast<int>(rte_socket_id()));
-  if (!pool_) log()->error("cannot create mbuf pool of {} mbufs: {}", config_.dataplane.mbufs, rte_strerror(rte_errno));
+  if (!pool_)
+    log()->error("{}: dataplane.mbufs: cannot create a pool of {} mbufs: {} (lower it or reserve more hugepages)",
+                 config_.source, config_.dataplane.mbufs, rte_strerror(rte_errno));
   return pool_ != nullptr;
 }
 
@@ -165,9 +167,9 @@ bool App::init_ports() {
     if (rte_eth_dev_info_get(id, &info) != 0) return false;
     uint16_t rxq = std::min<uint16_t>(workers, info.max_rx_queues);
     if (info.max_tx_queues < workers) {
-      log()->error("port '{}' ({}) has {} TX queues; {} workers need one each (af_packet: add qpairs={}; "
+      log()->error("{}:{}: port '{}' ({}) has {} TX queues; {} workers need one each (af_packet: add qpairs={}; "
                    "pcap: one tx_pcap per worker)",
-                   pc.name, pc.device, info.max_tx_queues, workers, workers);
+                   config_.source, pc.line, pc.name, pc.device, info.max_tx_queues, workers, workers);
       return false;
     }
     rte_eth_conf conf{};

@@ -292,9 +292,10 @@ std::vector<std::string> validate_config(const Config& c) {
   }
   if (c.neighbours.size() > 1024) err(c.neighbours[1024].line, "neighbour: at most 1024 static neighbours");
   size_t total_backends = 0;
-  for (const auto& v : c.vips) total_backends += v.backends.size();
-  if (total_backends > 4096) errors.push_back(c.source + ": more than 4096 backends in all");
-  if (c.vips.size() > 1024) errors.push_back(c.source + ": more than 1024 VIPs");
+  for (const auto& v : c.vips)
+    for (const auto& b : v.backends)
+      if (++total_backends == 4097) err(b.line, "backend: more than 4096 backends in all");
+  if (c.vips.size() > 1024) err(c.vips[1024].line, "vip: more than 1024 VIPs");
   return errors;
 }
 
