@@ -446,10 +446,13 @@ TEST(Config, LoadConfigFromFile) {
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_NE(missing.errors[0].find("/nonexistent/dir/lbdp.toml"), std::string::npos);
 
-  char path[] = "/tmp/lb_test_config_XXXXXX";
-  int fd = mkstemp(path);
+  std::string path_template = "/tmp/lb_test_config_" + std::string(6, 'X');  // mkstemp's pattern
+  std::vector<char> buffer(path_template.begin(), path_template.end());
+  buffer.push_back('\0');
+  int fd = mkstemp(buffer.data());
   ASSERT_GE(fd, 0);
   close(fd);
+  const std::string path = buffer.data();
   {
     std::ofstream out(path);
     out << kFullConfig;
@@ -467,7 +470,7 @@ TEST(Config, LoadConfigFromFile) {
   EXPECT_FALSE(bad.config);
   ASSERT_FALSE(bad.errors.empty());
   EXPECT_EQ(bad.errors[0].rfind(std::string(path) + ":4: ", 0), 0u) << join(bad.errors);
-  std::remove(path);
+  std::remove(path.c_str());
 }
 
 TEST(Config, FwdModeNames) {
