@@ -198,7 +198,18 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
       for (uint16_t w = 0; w < sh.workers; ++w) {
         const FlowTable& t = *sh.worker[w]->flows;
         uint64_t per_lcore = 0;
+        if (!r.has_vip && (r.count_only || shown >= r.limit)) {
+          // No filter: the worker's own count answers without scanning its whole table.
+          per_lcore = sh.worker[w]->flow_count.load(std::memory_order_relaxed);
+          counted += per_lcore;
+          if (r.count_only) add(out, "lcore %u: %lu flows\n", w, per_lcore);
+          continue;
+        }
         for (uint32_t i = 0; i < t.capacity(); ++i) {
+          if (!r.has_vip && !r.count_only && shown >= r.limit) {
+            per_lcore = sh.worker[w]->flow_count.load(std::memory_order_relaxed);
+            break;
+          }
           const Flow& f = t.entry(i);
           if (!(f.flags & kFlowInUse)) continue;
           if (r.has_vip && !(f.fwd.daddr_be == r.vip.be() && f.fwd.dport_be == hton16(r.vip_port))) continue;
