@@ -351,15 +351,23 @@ ControlResult App::reload() {
   if (!restart.empty())
     return {false, next.source + ": " + restart + " changed; that needs a restart of lbdp. reload refused; the "
                    "running configuration stays"};
-  try {
-    for (const NeighbourConfig& n : next.neighbours) {
-      auto route = route_to(next, n.address, true);
-      if (route && route->next_hop == n.address) neighbours_->add_static(n.address, route->port_index, n.mac);
-    }
-  } catch (const std::exception& e) {
-    return {false, std::string(e.what()) + "; reload refused"};
+  if (next.neighbours.size() + neighbours_->entries().size() > kMaxNeighbours)
+    return {false, next.source + ": too many neighbours in all; reload refused"};
+  const std::vector<NeighbourConfig> old_statics = config_.neighbours, new_statics = next.neighbours;
+  ControlResult published = publish(std::move(next), accepting_);
+  if (!published.ok) return published;
+  // Static neighbours change only once the new configuration is in force.
+  for (const NeighbourConfig& o : old_statics) {
+    bool kept = false;
+    for (const NeighbourConfig& n : new_statics) kept |= n.address == o.address;
+    auto route = route_to(config_, o.address, true);
+    if (!kept && route) neighbours_->forget_static(o.address, route->port_index);
   }
-  return publish(std::move(next), accepting_);
+  for (const NeighbourConfig& n : new_statics) {
+    auto route = route_to(config_, n.address, true);
+    if (route && route->next_hop == n.address) neighbours_->add_static(n.address, route->port_index, n.mac);
+  }
+  return published;
 }
 
 void App::print_stats(std::FILE* out) const {

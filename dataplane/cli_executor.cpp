@@ -52,6 +52,20 @@ std::string toml_string(const std::string& s) {
   return out + "\"";
 }
 
+// One "error: ..." line per line of a ControlResult message.
+std::string as_errors(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t nl = message.find('\n', start);
+    std::string line = message.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (!line.empty()) out += "error: " + line + "\n";
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return out.empty() ? "error: failed\n" : out;
+}
+
 const char* role_name(PortRole r) { return r == PortRole::client ? "client" : r == PortRole::server ? "server" : "both"; }
 
 }  // namespace
@@ -94,7 +108,7 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
   const std::string vip_name = endpoint(r.vip, r.vip_port);
   auto apply = [&](const std::function<std::string(Config&)>& edit, const std::string& done) {
     ControlResult res = app_.change(edit);
-    out += res.ok ? done + "\n" : "error: " + res.message + "\n";
+    out += res.ok ? done + "\n" : as_errors(res.message);
     return res.ok;
   };
   auto with_vip = [&](const std::function<std::string(VipConfig&)>& edit) {
@@ -307,12 +321,12 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
       ControlResult res = app_.set_accepting(r.kind == K::start);
       out += res.ok ? std::string(r.kind == K::start ? "started" : "stopped: new connections are refused") +
                           (res.message.empty() ? "" : " (" + res.message + ")") + "\n"
-                    : "error: " + res.message + "\n";
+                    : as_errors(res.message);
       return res.ok;
     }
     case K::reload: {
       ControlResult res = app_.reload();
-      out += res.ok ? "reloaded " + app_.config().source + "\n" : "error: " + res.message + "\n";
+      out += res.ok ? "reloaded " + app_.config().source + "\n" : as_errors(res.message);
       return res.ok;
     }
     case K::quit:

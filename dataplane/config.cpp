@@ -262,6 +262,9 @@ std::vector<std::string> validate_config(const Config& c) {
     if (v.mode != FwdMode::fullnat && !v.local_addresses.empty())
       err(v.line, "vip " + vip_name + ": local addresses are only meaningful with mode fullnat");
     if (v.address.host == 0) err(v.line, "vip: 0.0.0.0 is not a VIP address");
+    if (v.port == 0) err(v.line, "vip " + vip_name + ": port 0 out of range [1, 65535]");
+    if (!is_prime(v.maglev_size) || v.maglev_size < 65537)
+      err(v.line, "vip " + vip_name + ": maglev_size " + std::to_string(v.maglev_size) + " is not a prime >= 65537");
     for (Ipv4 local : v.local_addresses) {
       for (const auto& other : c.vips)
         if (other.address == local)
@@ -276,6 +279,8 @@ std::vector<std::string> validate_config(const Config& c) {
       if (v.mode == FwdMode::dsr && b.port != v.port)
         err(b.line, "backend " + name + ": dsr cannot change the port (vip port " + std::to_string(v.port) + ")");
       if (b.weight > 65535) err(b.line, "backend " + name + ": weight " + std::to_string(b.weight) + " out of range [0, 65535]");
+      if (b.port == 0) err(b.line, "backend " + name + ": port 0 out of range [1, 65535]");
+      if (b.address.host == 0) err(b.line, "backend: 0.0.0.0 is not a backend address");
       auto route = c.ports.empty() ? std::nullopt : route_to(c, b.address);
       if (!c.ports.empty() && !route)
         err(b.line, "backend.address: " + to_string(b.address) +

@@ -30,6 +30,8 @@ bool ControlSocket::open(std::string* error) {
   int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
     ::close(probe);
+    ::close(listen_fd_);
+    listen_fd_ = -1;  // so the destructor does not unlink the other lbdp's socket
     return *error = path_ + ": another lbdp is listening there", false;
   }
   if (probe >= 0) ::close(probe);
@@ -47,16 +49,16 @@ bool ControlSocket::open(std::string* error) {
 void ControlSocket::poll() {
   if (listen_fd_ < 0) return;
   for (int fd; (fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;)
-    clients_.push_back(Client{fd, {}});
+    clients_.push_back(Client{fd, {}, {}});
   for (size_t i = 0; i < clients_.size();) {
     Client& c = clients_[i];
     char buf[4096];
     ssize_t n;
-    bool closed = false;
-    while ((n = ::read(c.fd, buf, sizeof buf)) > 0) c.in.append(buf, static_cast<size_t>(n));
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
-    serve(c);
-    if (closed || c.in.size() > (1 << 20)) {
+    bool gone = false;
+    while (c.in.size() < kMaxPending && (n = ::read(c.fd, buf, sizeof buf)) > 0) c.in.append(buf, static_cast<size_t>(n));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone = true;
+    if (!gone) gone = !serve(c);
+    if (gone || c.in.size() >= kMaxPending || c.out.size() >= kMaxPending) {
       ::close(c.fd);
       clients_.erase(clients_.begin() + static_cast<long>(i));
     } else {
@@ -65,26 +67,33 @@ void ControlSocket::poll() {
   }
 }
 
-void ControlSocket::serve(Client& c) {
-  size_t nl;
-  while ((nl = c.in.find('\n')) != std::string::npos) {
-    std::string line = c.in.substr(0, nl);
-    c.in.erase(0, nl + 1);
-    std::string out;
-    bool ok = run_command(executor_, line, out);
-    out += ok ? kStatusOk : kStatusError;
-    out += "\n";
-    // Replies are small; a client that does not read is not waited for (blocking write
-    // with a short deadline would stall the slow path).
-    const char* p = out.data();
-    size_t left = out.size();
-    for (int spins = 0; left > 0 && spins < 1000; ++spins) {
-      ssize_t w = ::write(c.fd, p, left);
-      if (w > 0) p += w, left -= static_cast<size_t>(w);
-      else if (w < 0 && errno != EAGAIN) break;
-      else ::usleep(100);
+bool ControlSocket::flush(Client& c) {
+  while (!c.out.empty()) {
+    ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (w > 0) {
+      c.out.erase(0, static_cast<size_t>(w));
+    } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;  // the rest goes out on a later poll
+    } else {
+      return false;
     }
   }
+  return true;
+}
+
+bool ControlSocket::serve(Client& c) {
+  for (size_t lines = 0; lines < kMaxLinesPerPoll; ++lines) {
+    if (!flush(c)) return false;
+    if (!c.out.empty()) return true;  // answer the next command once this one is read
+    size_t nl = c.in.find('\n');
+    if (nl == std::string::npos) return true;
+    std::string line = c.in.substr(0, nl);
+    c.in.erase(0, nl + 1);
+    bool ok = run_command(executor_, line, c.out);
+    c.out += ok ? kStatusOk : kStatusError;
+    c.out += "\n";
+  }
+  return flush(c);
 }
 
 }  // namespace lb

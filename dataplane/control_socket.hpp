@@ -6,7 +6,8 @@
 // "%% error". Clients may send several commands on one connection (a script).
 //
 // Served from the main lcore's loop (poll(), non-blocking, a bounded amount of work
-// per call), never from a worker. Not thread-safe.
+// per call: at most kMaxLinesPerPoll commands, and a client's next command runs only
+// once its previous answer is written), never from a worker. Not thread-safe.
 #pragma once
 
 #include <string>
@@ -30,9 +31,14 @@ class ControlSocket {
  private:
   struct Client {
     int fd;
-    std::string in;
+    std::string in;   // received, not yet run
+    std::string out;  // answers not yet written (the socket is non-blocking)
   };
-  void serve(Client& c);
+  static constexpr size_t kMaxLinesPerPoll = 16;
+  static constexpr size_t kMaxPending = 64u << 20;  // a client that does not read is dropped
+  // Runs complete lines while the client has no unwritten answer; false to drop it.
+  bool serve(Client& c);
+  static bool flush(Client& c);  // false when the client is gone
   std::string path_;
   CommandExecutor& executor_;
   int listen_fd_ = -1;

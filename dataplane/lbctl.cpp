@@ -4,11 +4,13 @@
 //                                            the first that fails
 // Exit status: 0 when every command succeeded, 1 when one failed, 2 on usage or
 // connection errors.
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +22,8 @@
 
 namespace {
 
+constexpr int kTimeoutMs = 30000;  // a command's answer; lbdp answers in milliseconds
+
 [[noreturn]] void usage(const char* error) {
   if (error) std::fprintf(stderr, "lbctl: %s\n", error);
   std::fprintf(stderr, "usage: lbctl [-s SOCKET] COMMAND...\n       lbctl [-s SOCKET] -f SCRIPT\n"
@@ -30,8 +34,8 @@ namespace {
 // Sends one line; prints the answer; returns true on "%% ok".
 bool run(int fd, const std::string& line, std::string& pending) {
   std::string msg = line + "\n";
-  if (::write(fd, msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) {
-    std::perror("lbctl: write");
+  if (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size())) {
+    std::fprintf(stderr, "lbctl: lbdp closed the connection\n");
     std::exit(2);
   }
   for (;;) {
@@ -42,6 +46,11 @@ bool run(int fd, const std::string& line, std::string& pending) {
       if (out == lb::kStatusOk) return true;
       if (out == lb::kStatusError) return false;
       std::printf("%s\n", out.c_str());
+    }
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, kTimeoutMs) == 0) {
+      std::fprintf(stderr, "lbctl: no answer from lbdp within %d s\n", kTimeoutMs / 1000);
+      std::exit(2);
     }
     char buf[8192];
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -56,6 +65,7 @@ bool run(int fd, const std::string& line, std::string& pending) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed connection is reported, not fatal
   std::string socket_path = lb::kDefaultControlSocket, script;
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; ++i) {

@@ -7,6 +7,7 @@
 #include <rte_errno.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 
@@ -33,7 +34,10 @@ void serve(lb::App& app, const lb::Options& options) {
   }
   while (app.tick() && !executor.quit_requested()) {
     control.poll();
-    if (prompt && cmdline_poll(prompt) == RDLINE_EXITED) break;  // Ctrl-D
+    if (prompt) {
+      int status = cmdline_poll(prompt);
+      if (status == RDLINE_EXITED || status < 0) break;  // quit, or Ctrl-D on an empty line
+    }
     rte_delay_us_sleep(1000);
   }
   if (prompt) {
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
     if (r.config) std::printf("%s: ok (%zu ports, %zu VIPs)\n", argv[2], r.config->ports.size(), r.config->vips.size());
     return r.config ? 0 : 1;
   }
+  std::signal(SIGPIPE, SIG_IGN);  // a command-socket client that goes away must not kill lbdp
   int consumed = rte_eal_init(argc, argv);
   if (consumed < 0) {
     std::fprintf(stderr, "lbdp: EAL initialisation failed: %s\n", rte_strerror(rte_errno));

@@ -22,6 +22,17 @@ void NeighbourTable::add_static(Ipv4 address, uint16_t port_index, Mac mac) {
   publish(s);
 }
 
+void NeighbourTable::forget_static(Ipv4 address, uint16_t port_index) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    if (e.address != address || e.port_index != port_index || !e.is_static) continue;
+    e.is_static = false;
+    e.resolved = false;
+    e.last_request_ms = 0;
+    publish(static_cast<uint16_t>(i));
+  }
+}
+
 bool NeighbourTable::learn(Ipv4 address, uint16_t port_index, Mac mac, uint64_t now_ms) {
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];

@@ -51,6 +51,9 @@ class NeighbourTable : public NeighbourResolver {
   uint16_t slot_for(Ipv4 next_hop, uint16_t port_index) override;
   // A static entry (never expires, never asked for).
   void add_static(Ipv4 address, uint16_t port_index, Mac mac);
+  // A static entry that is no longer configured becomes a dynamic one: unresolved, so
+  // ARP finds the neighbour's current MAC.
+  void forget_static(Ipv4 address, uint16_t port_index);
   // An ARP reply or request told us address is at mac: update the slot if we track it.
   bool learn(Ipv4 address, uint16_t port_index, Mac mac, uint64_t now_ms);
   // Asks again for entries that are unresolved (at most once a second) or due for

@@ -362,6 +362,10 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   bool is_reply = false;
   Flow* f = current_flow(p, &is_reply);
   if (!f || !is_reply) return drop(m, if_unknown);
+  // A flow whose VIP was deleted (or re-added with another mode) is not served any more,
+  // in either direction.
+  const VipSnap* vip = s_.find_vip(f->fwd.daddr_be, f->fwd.dport_be);
+  if (!vip || static_cast<uint8_t>(vip->mode) != f->mode) return drop(m, Drop::no_flow);
   if (ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);
   track_state(f, tcp->flags, false);
   // Source back to the VIP; for fullnat also the destination back to the client.
