@@ -2,7 +2,7 @@
 
 #include <rte_telemetry.h>
 
-#include <atomic>
+#include <mutex>
 #include <cstdlib>
 #include <string>
 
@@ -12,8 +12,12 @@ namespace lb {
 
 namespace {
 
-std::atomic<const DataplaneShared*> g_shared{nullptr};
-std::atomic<const LcoreCounters*> g_main{nullptr};
+// The callbacks and unregistering hold this, so teardown cannot free what a callback
+// is reading (telemetry thread and main lcore only; never a worker).
+std::mutex g_lock;
+const DataplaneShared* g_shared = nullptr;
+const LcoreCounters* g_main = nullptr;
+bool g_registered = false;
 
 void add_counters(rte_tel_data* d, const LcoreCounters& c) {
   for (unsigned i = 0; i < kEventCount; ++i) rte_tel_data_add_dict_u64(d, kEventNames[i], c.events[i]);
@@ -24,9 +28,10 @@ void add_counters(rte_tel_data* d, const LcoreCounters& c) {
 }
 
 int stats_cb(const char*, const char*, rte_tel_data* d) {
-  const DataplaneShared* sh = g_shared.load();
+  std::lock_guard<std::mutex> hold(g_lock);
+  const DataplaneShared* sh = g_shared;
   if (!sh) return -1;
-  LcoreCounters total = *g_main.load();
+  LcoreCounters total = *g_main;
   uint64_t flows = 0;
   for (uint16_t w = 0; w < sh->workers; ++w) {
     const Worker* wk = sh->worker[w];
@@ -42,7 +47,8 @@ int stats_cb(const char*, const char*, rte_tel_data* d) {
 }
 
 int lcore_cb(const char*, const char* params, rte_tel_data* d) {
-  const DataplaneShared* sh = g_shared.load();
+  std::lock_guard<std::mutex> hold(g_lock);
+  const DataplaneShared* sh = g_shared;
   if (!sh || !params || !*params) return -1;
   char* end = nullptr;
   unsigned long w = std::strtoul(params, &end, 10);
@@ -56,9 +62,13 @@ int lcore_cb(const char*, const char* params, rte_tel_data* d) {
 }  // namespace
 
 void register_telemetry(const DataplaneShared* shared, const LcoreCounters* main_counters) {
-  g_main.store(main_counters);
-  bool first = g_shared.exchange(shared) == nullptr;
-  if (!first) return;
+  {
+    std::lock_guard<std::mutex> hold(g_lock);
+    g_shared = shared;
+    g_main = main_counters;
+    if (g_registered || !shared) return;
+    g_registered = true;
+  }
   rte_telemetry_register_cmd("/lbdp/stats", stats_cb, "lbdp counters summed over all lcores. Takes no parameters");
   rte_telemetry_register_cmd("/lbdp/lcore", lcore_cb, "lbdp counters of one worker lcore. Parameter: worker index");
 }

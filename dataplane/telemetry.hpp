@@ -11,8 +11,9 @@ namespace lb {
 struct DataplaneShared;
 struct LcoreCounters;
 
-// Registers the commands; `shared` and `main_counters` must outlive the process's
-// telemetry (they are never unregistered: DPDK has no unregister).
+// Registers the commands (once) and points them at `shared`; register_telemetry(nullptr,
+// ...) detaches them, waiting for a callback in progress, before teardown frees state.
+// DPDK has no unregister: detached commands answer with an error.
 void register_telemetry(const DataplaneShared* shared, const LcoreCounters* main_counters);
 
 }  // namespace lb
