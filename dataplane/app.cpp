@@ -261,11 +261,7 @@ void App::fini_shared() {
 }
 
 bool App::init_snapshot() {
-  ids_ = std::make_unique<BackendIds>([this](uint16_t id) {
-    uint64_t open = 0;
-    for (const Worker* wk : workers_) open += wk->backends[id].open.load(std::memory_order_relaxed);
-    return open;
-  });
+  ids_ = std::make_unique<BackendIds>([this](uint16_t id) { return backend_totals(*shared_, id, nullptr).open; });
   try {
     ids_->begin_build();
     auto snap = build_snapshot(config_, shared_->workers, dpdk_ports_, port_macs_, *neighbours_, *ids_,

@@ -84,7 +84,6 @@ class Pipeline {
   const Snapshot& s_;
 };
 
-void Worker::handle(rte_mbuf* m, const Snapshot& snap, bool owned) { Pipeline(*this, snap).process_burst(&m, 1, owned); }
 
 void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   Pending pending[256];
@@ -229,10 +228,7 @@ void Pipeline::icmp_echo(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, IcmpHdr* icmp,
   send(m, in_port);
 }
 
-void Pipeline::flow_closing(Flow* f) {
-  auto& bc = w_.backends[f->backend_id];
-  bc.open.store(bc.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-}
+void Pipeline::flow_closing(Flow* f) { w_.backends[f->backend_id].flow_closed(); }
 
 // TCP state as far as idle timeouts need it: syn_sent until the client acknowledges
 // (its first non-SYN ACK), established, then closing after a FIN or RST either way.
@@ -289,9 +285,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
       return drop(m, Drop::no_local_port), nullptr;
     }
   }
-  auto& bc = w_.backends[b.id];
-  bc.open.store(bc.open.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  ++bc.flows;
+  w_.backends[b.id].flow_opened();
   w_.counters.count(Event::flows_created);
   w_.flow_count.store(w_.flows->size(), std::memory_order_relaxed);
   return f;
@@ -444,10 +438,7 @@ namespace {
 
 void on_flow_removed(void* ctx, const Flow& flow, FlowTable::RemoveReason why) {
   auto* w = static_cast<Worker*>(ctx);
-  if (flow.state != FlowState::closing) {
-    auto& bc = w->backends[flow.backend_id];
-    bc.open.store(bc.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-  }
+  if (flow.state != FlowState::closing) w->backends[flow.backend_id].flow_closed();
   w->counters.count(why == FlowTable::RemoveReason::evicted ? Event::flows_evicted : Event::flows_expired);
 }
 

@@ -40,6 +40,13 @@ struct BackendCounters {
   uint64_t flows;               // flows created
   uint64_t packets;             // client->backend packets
   uint64_t bytes;
+
+  // Owning worker only: one writer, so a plain load and store (no atomic RMW).
+  void flow_opened() {
+    open.store(open.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    ++flows;
+  }
+  void flow_closed() { open.store(open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
 };
 
 // What every worker shares, owned by the main lcore.
@@ -92,8 +99,6 @@ struct alignas(64) Worker {
   // The lcore entry point (rte_eal_remote_launch); arg is the Worker.
   static int main_loop(void* arg);
 
-  // Exposed for the in-process pipeline tests: handle one received packet.
-  void handle(rte_mbuf* m, const Snapshot& snap, bool owned);
   void flush_tx(const Snapshot& snap);
 };
 

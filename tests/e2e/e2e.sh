@@ -49,17 +49,8 @@ export REPO_ROOT
 . "$REPO_ROOT/scripts/lib/topology.sh"
 [ -x "$LBDP" ] || { echo "$NAME: FAIL: lbdp binary $LBDP not found (build first)"; exit 1; }
 
-PASSED=0
-FAILED=0
 DONE=0
 T0=$SECONDS
-pass() { echo "PASS: $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-check() {  # check DESCRIPTION COMMAND...: one result line
-  local desc=$1
-  shift
-  if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
 
 exec 3>&1 4>&2  # the test's stdout/stderr, for on_exit
 on_exit() {

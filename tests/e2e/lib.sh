@@ -10,3 +10,15 @@ cannot_run() {
   echo "$NAME: SKIP: $*"
   exit 77
 }
+
+# Result lines: pass/fail count into PASSED/FAILED; check DESCRIPTION COMMAND... runs
+# the command and reports one line.
+PASSED=0
+FAILED=0
+pass() { echo "PASS: $*"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
+check() {
+  local desc=$1
+  shift
+  if "$@"; then pass "$desc"; else fail "$desc"; fi
+}

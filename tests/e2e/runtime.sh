@@ -51,17 +51,8 @@ URL="http://$VIP/"
 CURLS=$TOPO_DIR/curls.log
 B1=198.18.1.11 B2=198.18.1.12 B3=198.18.1.13
 
-PASSED=0
-FAILED=0
 DONE=0
 T0=$SECONDS
-pass() { echo "PASS: $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-check() {  # check DESCRIPTION COMMAND...: one result line
-  local desc=$1
-  shift
-  if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
 note() { echo "      $*"; }
 
 WRK_PID=
