@@ -13,8 +13,9 @@ PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
   libdpdk-dev dpdk dpdk-dev libtomlplusplus-dev libspdlog-dev libgtest-dev libpcap-dev
+  libboost-dev libssl-dev libcurl4-openssl-dev
   # tests and demo
-  iproute2 ethtool nginx-light curl wrk python3-scapy tcpdump expect procps psmisc
+  iproute2 ethtool nginx-light curl wrk python3-scapy python3-aiosmtpd tcpdump expect procps psmisc
 )
 
 missing=()

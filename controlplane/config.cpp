@@ -1,0 +1,282 @@
+#include "config.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace lb::cp {
+
+namespace {
+
+// Reads typed keys of one TOML table and records "file:line: table.key: reason" errors.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string name, const std::string& source,
+              std::vector<std::string>& errors)
+      : table_(table), name_(std::move(name)), source_(source), errors_(errors) {}
+
+  // A table absent from the file (an empty stand-in) reports line 1.
+  int line() const { return std::max(1, static_cast<int>(table_.source().begin.line)); }
+  int line_of(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    return n ? static_cast<int>(n->source().begin.line) : line();
+  }
+
+  void error_at(int line, std::string_view key, const std::string& reason) {
+    std::ostringstream out;
+    out << source_ << ":" << line << ": " << name_ << "." << key << ": " << reason;
+    errors_.push_back(out.str());
+  }
+  void error(std::string_view key, const std::string& reason) { error_at(line_of(key), key, reason); }
+
+  // A key not listed is an error, so a misspelt key never silently means its default.
+  void allow_only(std::initializer_list<std::string_view> keys) {
+    for (auto&& [k, v] : table_) {
+      bool known = false;
+      for (auto allowed : keys) known |= (k.str() == allowed);
+      if (!known) error_at(static_cast<int>(v.source().begin.line), k.str(), "unknown key");
+    }
+  }
+
+  void integer(std::string_view key, uint32_t& out, int64_t min, int64_t max) {
+    const toml::node* n = table_.get(key);
+    if (!n) return;
+    std::optional<int64_t> v = n->value<int64_t>();
+    if (!n->is_integer() || !v) return error(key, "must be an integer");
+    if (*v < min || *v > max) {
+      std::ostringstream m;
+      m << *v << " out of range [" << min << ", " << max << "]";
+      return error(key, m.str());
+    }
+    out = static_cast<uint32_t>(*v);
+  }
+
+  void boolean(std::string_view key, bool& out) {
+    const toml::node* n = table_.get(key);
+    if (!n) return;
+    if (!n->is_boolean()) return error(key, "must be true or false");
+    out = *n->value<bool>();
+  }
+
+  void string(std::string_view key, std::string& out) {
+    const toml::node* n = table_.get(key);
+    if (!n) return;
+    if (!n->is_string()) return error(key, "must be a string");
+    out = std::string(*n->value<std::string_view>());
+  }
+
+  void string_array(std::string_view key, std::vector<std::string>& out) {
+    const toml::node* n = table_.get(key);
+    if (!n) return;
+    const toml::array* arr = n->as_array();
+    if (!arr) return error(key, "must be an array of strings");
+    std::vector<std::string> values;
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) return error(key, "must be an array of strings");
+      values.emplace_back(*item.value<std::string_view>());
+    }
+    out = std::move(values);
+  }
+
+ private:
+  const toml::table& table_;
+  std::string name_;
+  const std::string& source_;
+  std::vector<std::string>& errors_;
+};
+
+bool starts_with_any(const std::string& s, std::initializer_list<std::string_view> prefixes) {
+  for (auto p : prefixes)
+    if (s.size() > p.size() && s.compare(0, p.size(), p) == 0) return true;
+  return false;
+}
+
+// An address that goes into a mail header and an SMTP envelope: one address, no
+// display name, nothing that could end a header line or open another address.
+bool plausible_mail_address(const std::string& s) {
+  size_t at = s.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == s.size() || s.find('@', at + 1) != std::string::npos)
+    return false;
+  for (unsigned char c : s)
+    if (c <= ' ' || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c >= 0x7f) return false;
+  return true;
+}
+
+bool plausible_url(const std::string& s) {
+  for (unsigned char c : s)
+    if (c <= ' ' || c >= 0x7f) return false;
+  return true;
+}
+
+void read_dataplane(TableReader& r, DataplaneLinkConfig& d) {
+  r.allow_only({"shm", "poll_ms"});
+  r.string("shm", d.shm);
+  d.shm_line = r.line_of("shm");
+  if (d.shm.size() < 2 || d.shm[0] != '/' || d.shm.find('/', 1) != std::string::npos || d.shm.size() > 200)
+    r.error("shm", "\"" + d.shm + "\" is not a shared-memory name (\"/name\", no further '/')");
+  r.integer("poll_ms", d.poll_ms, 1, 1000);
+}
+
+void read_health(TableReader& r, HealthConfig& h) {
+  r.allow_only({"tick_ms", "warning_ticks", "dead_ticks", "slow_start_s", "slow_start_steps"});
+  r.integer("tick_ms", h.tick_ms, 10, 60000);
+  r.integer("warning_ticks", h.warning_ticks, 1, 100000);
+  r.integer("dead_ticks", h.dead_ticks, 2, 1000000);
+  r.integer("slow_start_s", h.slow_start_s, 0, 3600);
+  r.integer("slow_start_steps", h.slow_start_steps, 1, 100);
+  if (h.dead_ticks <= h.warning_ticks)
+    r.error("dead_ticks", std::to_string(h.dead_ticks) + " must be greater than warning_ticks (" +
+                              std::to_string(h.warning_ticks) + ")");
+}
+
+void read_heartbeat(TableReader& r, const std::string& source, HeartbeatConfig& h) {
+  r.allow_only({"key_file", "max_skew_ms"});
+  r.string("key_file", h.key_file);
+  h.key_file_line = r.line_of("key_file");
+  if (h.key_file.empty()) r.error("key_file", "missing (required): the file holding the heartbeat key");
+  // Relative to the config file's folder, as lbbroker's key_file is.
+  std::filesystem::path key_path(h.key_file);
+  if (!h.key_file.empty() && key_path.is_relative())
+    h.key_file = (std::filesystem::path(source).parent_path() / key_path).string();
+  r.integer("max_skew_ms", h.max_skew_ms, 100, 3600000);
+  h.max_skew_ms_line = r.line_of("max_skew_ms");
+}
+
+void read_alerts(TableReader& r, AlertsConfig& a) {
+  r.allow_only({"smtp_url", "smtp_starttls", "mail_from", "mail_to", "webhook_url", "dedup_window_s", "max_per_window", "window_s",
+                "retry_initial_ms", "retry_max_ms", "give_up_after", "timeout_ms", "queue_size"});
+  r.string("smtp_url", a.smtp_url);
+  r.boolean("smtp_starttls", a.smtp_starttls);
+  r.string("mail_from", a.mail_from);
+  r.string_array("mail_to", a.mail_to);
+  r.string("webhook_url", a.webhook_url);
+  r.integer("dedup_window_s", a.dedup_window_s, 0, 86400);
+  r.integer("max_per_window", a.max_per_window, 1, 10000);
+  r.integer("window_s", a.window_s, 1, 86400);
+  r.integer("retry_initial_ms", a.retry_initial_ms, 10, 3600000);
+  r.integer("retry_max_ms", a.retry_max_ms, 10, 86400000);
+  r.integer("give_up_after", a.give_up_after, 1, 100);
+  r.integer("timeout_ms", a.timeout_ms, 100, 300000);
+  r.integer("queue_size", a.queue_size, 1, 100000);
+
+  if (!a.smtp_url.empty()) {
+    if (!starts_with_any(a.smtp_url, {"smtp://", "smtps://"}) || !plausible_url(a.smtp_url))
+      r.error("smtp_url", "\"" + a.smtp_url + "\" is not an smtp:// or smtps:// URL");
+    if (a.mail_from.empty()) r.error("mail_from", "missing (required when smtp_url is set)");
+    if (a.mail_to.empty()) r.error("mail_to", "missing or empty (required when smtp_url is set)");
+  }
+  if (!a.mail_from.empty() && !plausible_mail_address(a.mail_from))
+    r.error("mail_from", "\"" + a.mail_from + "\" is not a plain address (user@host)");
+  for (size_t i = 0; i < a.mail_to.size(); ++i)
+    if (!plausible_mail_address(a.mail_to[i]))
+      r.error("mail_to", std::string("[").append(std::to_string(i)).append("] \"").append(a.mail_to[i]).append(
+                             "\" is not a plain address (user@host)"));
+  if (!a.webhook_url.empty() &&
+      (!starts_with_any(a.webhook_url, {"http://", "https://"}) || !plausible_url(a.webhook_url)))
+    r.error("webhook_url", "\"" + a.webhook_url + "\" is not an http:// or https:// URL");
+  if (a.retry_max_ms < a.retry_initial_ms)
+    r.error("retry_max_ms", std::to_string(a.retry_max_ms) + " is below retry_initial_ms (" +
+                                std::to_string(a.retry_initial_ms) + ")");
+}
+
+void read_log(TableReader& r, LogConfig& l) {
+  r.allow_only({"level"});
+  r.string("level", l.level);
+  static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool known = false;
+  for (const char* level : kLevels) known |= (l.level == level);
+  if (!known) r.error("level", "\"" + l.level + "\" is not one of trace, debug, info, warn, error, critical, off");
+}
+
+}  // namespace
+
+ConfigResult parse_config(std::string_view text, const std::string& source) {
+  ConfigResult result;
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream out;
+    out << source << ":" << e.source().begin.line << ": syntax: " << e.description();
+    result.errors.push_back(out.str());
+    return result;
+  }
+  Config c;
+  c.source = source;
+  std::vector<std::string>& errors = result.errors;
+
+  for (auto&& [k, v] : root) {
+    std::string_view name = k.str();
+    int line = static_cast<int>(v.source().begin.line);
+    bool known = name == "dataplane" || name == "health" || name == "heartbeat" || name == "alerts" || name == "log";
+    if (!known) {
+      errors.push_back(source + ":" + std::to_string(line) + ": " + std::string(name) + ": unknown table");
+      continue;
+    }
+    if (!v.is_table()) {
+      errors.push_back(source + ":" + std::to_string(line) + ": " + std::string(name) + ": must be a table ([" +
+                       std::string(name) + "])");
+      continue;
+    }
+  }
+  auto section = [&](std::string_view name) -> const toml::table* {
+    const toml::node* n = root.get(name);
+    return n ? n->as_table() : nullptr;
+  };
+  static const toml::table kEmpty;
+  // [heartbeat] is required (key_file), so a missing table still gets its error.
+  const toml::table* heartbeat = section("heartbeat");
+  if (const toml::table* t = section("dataplane")) {
+    TableReader r(*t, "dataplane", source, errors);
+    read_dataplane(r, c.dataplane);
+  }
+  if (const toml::table* t = section("health")) {
+    TableReader r(*t, "health", source, errors);
+    read_health(r, c.health);
+  }
+  {
+    TableReader r(heartbeat ? *heartbeat : kEmpty, "heartbeat", source, errors);
+    read_heartbeat(r, source, c.heartbeat);
+  }
+  if (const toml::table* t = section("alerts")) {
+    TableReader r(*t, "alerts", source, errors);
+    read_alerts(r, c.alerts);
+  }
+  if (const toml::table* t = section("log")) {
+    TableReader r(*t, "log", source, errors);
+    read_log(r, c.log);
+  }
+  if (errors.empty()) result.config = std::move(c);
+  return result;
+}
+
+ConfigResult load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ConfigResult r;
+    r.errors.push_back(path + ": cannot open file");
+    return r;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_config(buffer.str(), path);
+}
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& next) {
+  std::vector<std::string> errors;
+  auto refuse = [&](int line, const char* key, const std::string& now, const std::string& wanted) {
+    errors.push_back(next.source + ":" + std::to_string(line) + ": " + key + ": changing " + now + " to " + wanted +
+                     " needs a restart");
+  };
+  if (running.dataplane.shm != next.dataplane.shm)
+    refuse(next.dataplane.shm_line, "dataplane.shm", "\"" + running.dataplane.shm + "\"",
+           "\"" + next.dataplane.shm + "\"");
+  if (running.heartbeat.max_skew_ms != next.heartbeat.max_skew_ms)
+    refuse(next.heartbeat.max_skew_ms_line, "heartbeat.max_skew_ms", std::to_string(running.heartbeat.max_skew_ms),
+           std::to_string(next.heartbeat.max_skew_ms));
+  return errors;
+}
+
+}  // namespace lb::cp
