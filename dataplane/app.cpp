@@ -13,8 +13,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "arp.hpp"
+#include "packet.hpp"
 #include "telemetry.hpp"
 #include "stats.hpp"
 
@@ -100,6 +102,7 @@ const App::Step App::kSteps[] = {
     {"shared state", &App::init_shared, &App::fini_shared},
     {"snapshot", &App::init_snapshot, &App::fini_snapshot},
     {"workers", &App::init_workers, &App::fini_workers},
+    {"control plane link", &App::init_controlplane, &App::fini_controlplane},
     {"launch", &App::launch_workers, &App::stop_workers},
 };
 
@@ -281,7 +284,7 @@ ControlResult App::publish(Config next, bool accepting) {
   try {
     trial.begin_build();
     snap = build_snapshot(next, shared_->workers, dpdk_ports_, port_macs_, *neighbours_, trial, generation_ + 1,
-                          accepting);
+                          accepting, &health_);
   } catch (const std::exception& e) {
     return {false, e.what()};
   }
@@ -300,6 +303,8 @@ ControlResult App::publish(Config next, bool accepting) {
   neighbours_->poll(now_ms(), [&](uint16_t port_index, Ipv4 target) {
     if (rte_mbuf* m = arp_request(pool_, *shared_->snapshot.load(), port_index, target)) send_control(m);
   });
+  cp_link_.post_event(shm::EventKind::snapshot_published, generation_);
+  cp_stats_ms_ = 0;  // lbcp sees the new backend table at the next tick
   return {true, ""};
 }
 
@@ -344,6 +349,9 @@ ControlResult App::reload() {
                           d.established_timeout_s != o.established_timeout_s ||
                           d.closing_timeout_s != o.closing_timeout_s))
     restart = "[dataplane] or [timeouts]";
+  if (restart.empty() && (next.controlplane.shm != config_.controlplane.shm ||
+                          next.controlplane.heartbeat_port != config_.controlplane.heartbeat_port))
+    restart = "[controlplane]";
   if (!restart.empty())
     return {false, next.source + ": " + restart + " changed; that needs a restart of lbdp. reload refused; the "
                    "running configuration stays"};
@@ -503,16 +511,89 @@ void App::poll_slowpath(uint64_t now) {
   for (Worker* wk : workers_) {
     void* pkts[32];
     unsigned n = rte_ring_sc_dequeue_burst(wk->slowpath_out, pkts, 32, nullptr);
-    for (unsigned i = 0; i < n; ++i)
-      if (rte_mbuf* reply = arp_input(static_cast<rte_mbuf*>(pkts[i]), snap, *neighbours_, now)) {
+    for (unsigned i = 0; i < n; ++i) {
+      // Workers pass ARP and heartbeats (UDP) here; ARP parses as such, anything else is
+      // a heartbeat the worker already classified.
+      auto* m = static_cast<rte_mbuf*>(pkts[i]);
+      Parsed p;
+      Drop why;
+      if (parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), IpChecksum::trusted_good, &p,
+                      &why) && p.l3 == L3::ipv4) {
+        slowpath_heartbeat(m, p);
+      } else if (rte_mbuf* reply = arp_input(m, snap, *neighbours_, now)) {
         main_counters_.count(Event::arp_replies_sent);
         send_control(reply);
       }
+    }
   }
   neighbours_->poll(now, [&](uint16_t port_index, Ipv4 target) {
     if (rte_mbuf* m = arp_request(pool_, snap, port_index, target)) send_control(m);
   });
 }
+
+// A heartbeat datagram a worker steered here (it parsed it: IPv4 without options, UDP).
+void App::slowpath_heartbeat(rte_mbuf* m, const Parsed& p) {
+  const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (p.proto == kProtoUdp) {
+    const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + p.l3_offset);
+    const auto* udp = reinterpret_cast<const UdpHdr*>(frame + p.l4_offset);
+    uint32_t udp_len = ntoh16(udp->len_be);
+    uint32_t room = p.ip_len - (p.l4_offset - p.l3_offset);
+    if (udp_len >= sizeof(UdpHdr) && udp_len <= room)
+      cp_link_.heartbeat(frame + p.l4_offset + sizeof(UdpHdr), udp_len - sizeof(UdpHdr), ip->saddr_be, udp->sport_be,
+                         main_counters_);
+    else
+      main_counters_.drop(Drop::heartbeat_malformed);
+  } else {
+    main_counters_.drop(Drop::heartbeat_malformed);
+  }
+  rte_pktmbuf_free(m);
+}
+
+// Commands and frames from lbcp; the stats area for it every 100 ms.
+void App::poll_controlplane(uint64_t now) {
+  if (!cp_link_.active()) return;
+  cp_link_.alive();
+  if (cp_link_.take_commands(health_, main_counters_)) {
+    ControlResult r = publish(config_, accepting_);
+    if (!r.ok) log()->error("applying backend health from lbcp: {}", r.message);
+  }
+  cp_link_.take_transmits(
+      [&](uint16_t port_index, const uint8_t* data, uint16_t length) {
+        if (port_index >= dpdk_ports_.size()) return;
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        if (!m) return;
+        char* dst = rte_pktmbuf_append(m, length);
+        if (!dst) return rte_pktmbuf_free(m);
+        std::memcpy(dst, data, length);
+        m->port = dpdk_ports_[port_index];
+        send_control(m);
+      },
+      main_counters_);
+  if (now - cp_stats_ms_ >= 100) {
+    cp_stats_ms_ = now;
+    cp_link_.publish_stats(snapshot(), totals(), [&](uint16_t id) {
+      return static_cast<uint32_t>(backend_totals(*shared_, id, nullptr).open);
+    });
+  }
+}
+
+bool App::init_controlplane() {
+  const std::string& name = config_.controlplane.shm;
+  if (name.empty()) return true;
+  std::string error;
+  if (!cp_link_.open(name, &error)) {
+    log()->error("control plane link: {}", error);
+    return false;
+  }
+  cp_link_.post_event(shm::EventKind::started, generation_);
+  poll_controlplane(now_ms());
+  log()->info("control plane link: shared memory {}, heartbeats to UDP port {}", name,
+              config_.controlplane.heartbeat_port);
+  return true;
+}
+
+void App::fini_controlplane() { cp_link_.close(); }
 
 LcoreCounters App::totals() const {
   LcoreCounters sum = main_counters_;
@@ -533,6 +614,7 @@ bool App::tick() {
   uint64_t now = now_ms();
   if (run_started_ms_ == 0) run_started_ms_ = last_rx_change_ms_ = now;
   poll_slowpath(now);
+  poll_controlplane(now);
   if (g_print_stats) {
     g_print_stats = 0;
     print_stats(stdout);

@@ -15,7 +15,9 @@
 
 #include "backend_ids.hpp"
 #include "config.hpp"
+#include "controlplane_link.hpp"
 #include "neighbour.hpp"
+#include "packet.hpp"
 #include "stats.hpp"
 #include "worker.hpp"
 
@@ -71,6 +73,8 @@ class App {
   const DataplaneShared& shared() const { return *shared_; }
   const std::vector<uint16_t>& dpdk_ports() const { return dpdk_ports_; }
   const NeighbourTable& neighbours() const { return *neighbours_; }
+  // lbcp's end of the shared-memory segment (inactive without [controlplane] shm).
+  const ControlPlaneLink& controlplane() const { return cp_link_; }
   // Statistics as printed on SIGUSR1, relative to the last clear_stats().
   void print_stats(std::FILE* out) const;
   void clear_stats();
@@ -100,11 +104,15 @@ class App {
   void fini_snapshot();
   bool init_workers();
   void fini_workers();
+  bool init_controlplane();
+  void fini_controlplane();
   bool launch_workers();
   void stop_workers();
   void noop() {}
 
   void poll_slowpath(uint64_t now_ms);
+  void slowpath_heartbeat(rte_mbuf* m, const Parsed& parsed);
+  void poll_controlplane(uint64_t now_ms);
   ControlResult publish(Config next, bool accepting);
   void send_control(rte_mbuf* m);
   uint64_t total_rx() const;
@@ -130,6 +138,9 @@ class App {
   uint64_t generation_ = 0;
   bool accepting_ = true;
   StatsBaseline baseline_;
+  ControlPlaneLink cp_link_;
+  HealthMap health_;            // from lbcp; folded into every snapshot
+  uint64_t cp_stats_ms_ = 0;    // when the stats area was last published
   uint64_t run_started_ms_ = 0, last_rx_ = 0, last_rx_change_ms_ = 0;  // written by the main lcore (ARP replies)
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <memory>
 
 namespace lb {
 
@@ -77,6 +78,9 @@ std::string config_to_toml(const Config& c) {
       d.flows_per_worker, d.mbufs, d.rx_descriptors, d.tx_descriptors, d.burst);
   add(out, "idle_sleep_us = %u\nneighbour_lifetime = %u\n\n[timeouts]\nsyn = %u\nestablished = %u\nclosing = %u\n",
       d.idle_sleep_us, d.neighbour_lifetime_s, d.syn_timeout_s, d.established_timeout_s, d.closing_timeout_s);
+  if (!c.controlplane.shm.empty())
+    out += "\n[controlplane]\nshm = " + toml_string(c.controlplane.shm) + "\nheartbeat_port = " +
+           std::to_string(c.controlplane.heartbeat_port) + "\n";
   for (const auto& p : c.ports) {
     // Names and devices are free text: quoted and escaped, and not through add()'s buffer.
     out += "\n[[port]]\nname = " + toml_string(p.name) + "\ndevice = " + toml_string(p.device) + "\n";
@@ -185,6 +189,27 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
       const Snapshot& snap = app_.snapshot();
       const DataplaneShared& sh = app_.shared();
       bool found = !r.has_vip;
+      // The health lbdp applies (pushed by lbcp), then lbcp's counter and the last load
+      // figures from its report, when lbcp runs.
+      auto report = std::make_unique<shm::HealthReport>();
+      if (!app_.controlplane().health_report(report.get())) report->count = 0;
+      const uint64_t now = shm::monotonic_ms();
+      auto health_of = [&](const BackendSnap& b) {
+        std::string text = std::string(" health ") + shm::health_name(b.health);
+        for (uint32_t i = 0; i < report->count && i < shm::kMaxHealthEntries; ++i) {
+          const shm::HealthEntry& e = report->entries[i];
+          if (e.addr != ntoh32(b.addr_be) || e.port != ntoh16(b.port_be)) continue;
+          char buf[200];
+          std::snprintf(buf, sizeof buf, " counter %u/%u/%u rt_us %u cpu_permille %u conns %u last_beat_ms %lld",
+                        e.counter, report->warning_ticks, report->dead_ticks, e.load.response_us,
+                        e.load.cpu_permille, e.load.connections,
+                        e.last_heartbeat_ms ? static_cast<long long>(now - e.last_heartbeat_ms) : -1LL);
+          text += buf;
+          break;
+        }
+        if (b.weight_percent < 100) text += " slow_start " + std::to_string(b.weight_percent) + "%";
+        return text;
+      };
       for (size_t vi = 0; vi < snap.vips.size(); ++vi) {
         const VipSnap& vs = snap.vips[vi];
         const VipConfig& vc = app_.config().vips[vi];
@@ -193,9 +218,10 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
         for (size_t bi = 0; bi < vs.backends.size(); ++bi) {
           const BackendSnap& b = vs.backends[bi];
           const BackendTotals t = backend_totals(sh, b.id, &app_.stats_baseline());
-          add(out, "backend %s vip %s state %s weight %u open %lu flows %lu packets %lu bytes %lu\n",
+          add(out, "backend %s vip %s state %s weight %u open %lu flows %lu packets %lu bytes %lu%s\n",
               endpoint(vc.backends[bi].address, vc.backends[bi].port).c_str(), endpoint(vc.address, vc.port).c_str(),
-              backend_state_name(vc.backends[bi].state), b.weight, t.open, t.flows, t.packets, t.bytes);
+              backend_state_name(vc.backends[bi].state), b.weight, t.open, t.flows, t.packets, t.bytes,
+              health_of(b).c_str());
         }
       }
       if (!found) {

@@ -154,6 +154,16 @@ void read_timeouts(TableReader& r, DataplaneConfig& d) {
   r.integer("closing", d.closing_timeout_s, 2, 3600);
 }
 
+void read_controlplane(TableReader& r, ControlPlaneConfig& c) {
+  r.allow_only({"shm", "heartbeat_port"});
+  c.line = r.line();
+  c.shm = r.string("shm", false).value_or("");
+  if (!c.shm.empty() && (c.shm.size() < 2 || c.shm[0] != '/' || c.shm.find('/', 1) != std::string::npos ||
+                         c.shm.size() > 200))
+    r.error("shm", "\"" + c.shm + "\" must be '/' followed by a name without '/' (e.g. \"/lbdp\")");
+  r.integer("heartbeat_port", c.heartbeat_port, 1, 65535);
+}
+
 void read_port(TableReader& r, PortConfig& p) {
   r.allow_only({"name", "device", "role", "address", "gateway"});
   p.line = r.line();
@@ -331,7 +341,7 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   c.source = source;
   auto& errors = result.errors;
   TableReader top(root, "", source, errors);
-  top.allow_only({"dataplane", "timeouts", "port", "neighbour", "vip"});
+  top.allow_only({"dataplane", "timeouts", "controlplane", "port", "neighbour", "vip"});
   auto sub = [&](std::string_view name) -> const toml::table* {
     const toml::node* n = root.get(name);
     if (!n) return nullptr;
@@ -348,6 +358,10 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   if (const toml::table* t = sub("timeouts")) {
     TableReader r(*t, "timeouts", source, errors);
     read_timeouts(r, c.dataplane);
+  }
+  if (const toml::table* t = sub("controlplane")) {
+    TableReader r(*t, "controlplane", source, errors);
+    read_controlplane(r, c.controlplane);
   }
   if (const toml::array* arr = table_array(top, "port")) {
     size_t i = 0;

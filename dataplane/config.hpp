@@ -44,6 +44,13 @@ struct DataplaneConfig {
   uint32_t closing_timeout_s = 10;
 };
 
+// [controlplane]: where lbdp meets lbcp (docs/controlplane.md). Restart to change.
+struct ControlPlaneConfig {
+  std::string shm;                     // shared-memory segment name ("/lbdp"); "" = no lbcp
+  uint16_t heartbeat_port = 7946;      // UDP port on the appliance's own addresses
+  int line = 0;
+};
+
 struct PortConfig {
   std::string name;
   std::string device;                  // DPDK device name (vdev name or PCI address)
@@ -81,6 +88,7 @@ struct VipConfig {
 struct Config {
   std::string source;                  // file name the config came from
   DataplaneConfig dataplane;
+  ControlPlaneConfig controlplane;
   std::vector<PortConfig> ports;
   std::vector<NeighbourConfig> neighbours;
   std::vector<VipConfig> vips;

@@ -17,7 +17,7 @@ namespace lb {
   X(bad_ip_checksum, "IPv4 header checksum wrong")                                 \
   X(ip_fragment, "IPv4 fragment (not balanced)")                                   \
   X(ip_options, "IPv4 header with options (not balanced)")                         \
-  X(truncated_l4, "TCP/ICMP header beyond the IP payload")                         \
+  X(truncated_l4, "TCP/UDP/ICMP header beyond the IP payload")                     \
   X(bad_tcp_header, "TCP data offset invalid")                                     \
   X(bad_arp, "ARP packet malformed or not Ethernet/IPv4")                          \
   X(not_for_us, "IPv4 packet for no VIP, local address or tracked flow")           \
@@ -30,8 +30,10 @@ namespace lb {
   X(ttl_exceeded, "IPv4 TTL would reach zero")                                     \
   X(handoff_full, "software hand-off ring to the owning lcore was full")           \
   X(tx_full, "port TX queue did not accept the packet")                            \
-  X(slowpath_full, "ring to the main lcore (ARP) was full")                        \
-  X(icmp_ignored, "ICMP other than echo request to a local address")
+  X(slowpath_full, "ring to the main lcore (ARP, heartbeats) was full")            \
+  X(icmp_ignored, "ICMP other than echo request to a local address")              \
+  X(heartbeat_malformed, "heartbeat datagram of the wrong size, magic or version") \
+  X(heartbeat_ring_full, "heartbeat ring to lbcp was full (lbcp not consuming)")
 
 enum class Drop : uint8_t {
 #define LB_X(name, desc) name,
@@ -57,7 +59,10 @@ constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count_);
   X(arp_replies_sent, "ARP requests for our addresses answered")                 \
   X(icmp_echo_replies, "ICMP echo requests answered")                            \
   X(syn_refused, "SYNs to a VIP answered with a RST because lbdp is stopped")     \
-  X(slowpath, "packets passed to the main lcore (ARP)")                          \
+  X(slowpath, "packets passed to the main lcore (ARP, heartbeats)")              \
+  X(heartbeats, "heartbeats passed to lbcp through the shared-memory ring")      \
+  X(health_commands, "backend health commands applied from lbcp")                \
+  X(cp_transmits, "frames sent for lbcp from its transmit ring")                 \
   X(busy_cycles, "TSC cycles spent in loop passes that had packets")              \
   X(busy_passes, "loop passes that had packets")
 

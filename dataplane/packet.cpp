@@ -45,7 +45,7 @@ bool parse_frame(const uint8_t* frame, uint32_t len, IpChecksum ip_csum, Parsed*
   } else if (ip->proto == kProtoIcmp) {
     if (l4_room < sizeof(IcmpHdr)) return *why = Drop::truncated_l4, false;
   } else if (ip->proto == kProtoUdp) {
-    if (l4_room < 8) return *why = Drop::truncated_l4, false;
+    if (l4_room < sizeof(UdpHdr)) return *why = Drop::truncated_l4, false;
   }
   *out = Parsed{L3::ipv4, ip->proto, static_cast<uint16_t>(off), static_cast<uint16_t>(l4), ip_len};
   return true;

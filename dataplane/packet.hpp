@@ -52,6 +52,13 @@ struct TcpHdr {
   uint16_t check;
   uint16_t urg_be;
 };
+struct UdpHdr {
+  uint16_t sport_be;
+  uint16_t dport_be;
+  uint16_t len_be;
+  uint16_t check;
+};
+
 struct IcmpHdr {
   uint8_t type;
   uint8_t code;

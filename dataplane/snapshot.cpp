@@ -1,5 +1,6 @@
 #include "snapshot.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "maglev.hpp"
@@ -63,13 +64,14 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
                                          const std::vector<uint16_t>& dpdk_ports,
                                          const std::vector<uint64_t>& port_macs,
                                          NeighbourResolver& neighbours, BackendIdResolver& ids,
-                                         uint64_t generation, bool accepting) {
+                                         uint64_t generation, bool accepting, const HealthMap* health) {
   if (dpdk_ports.size() != config.ports.size() || port_macs.size() != config.ports.size())
     throw std::runtime_error("snapshot: port list does not match the config");
   auto snap = std::make_unique<Snapshot>();
   snap->generation = generation;
   snap->workers = workers;
   snap->accepting = accepting;
+  if (!config.controlplane.shm.empty()) snap->heartbeat_port_be = hton16(config.controlplane.heartbeat_port);
   for (size_t p = 0; p < config.ports.size(); ++p) {
     snap->ports.push_back(PortSnap{config.ports[p].address.addr.be(), dpdk_ports[p], port_macs[p]});
     if (snap->port_index_by_dpdk.size() <= dpdk_ports[p]) snap->port_index_by_dpdk.resize(dpdk_ports[p] + 1, 0xffff);
@@ -96,10 +98,18 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
       if (!route) throw std::runtime_error("snapshot: backend " + to_string(bc.address) + " has no route");
       BackendSnap bs{bc.address.be(), hton16(bc.port), ids.id_for(vc, bc),
                      neighbours.slot_for(route->next_hop, route->port_index),
-                     static_cast<uint8_t>(route->port_index), bc.state, bc.weight};
-      bool eligible = bs.state == BackendState::up && bs.weight > 0;
+                     static_cast<uint8_t>(route->port_index), bc.state, bc.weight, shm::Health::unknown, 100};
+      if (health) {
+        auto it = health->find({bc.address.host, bc.port});
+        if (it != health->end()) {
+          bs.health = it->second.health;
+          bs.weight_percent = it->second.weight_percent;
+          if (bs.weight > 0) bs.weight = std::max<uint32_t>(1, static_cast<uint32_t>(uint64_t{bs.weight} * bs.weight_percent / 100));
+        }
+      }
+      bool eligible = bs.state == BackendState::up && bs.weight > 0 && shm::health_allows_new_flows(bs.health);
       if (eligible) {
-        maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), bc.weight});
+        maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), bs.weight});
         maglev_index.push_back(static_cast<uint16_t>(vs.backends.size()));
       }
       vs.sched_backends.push_back(SchedBackend{bs.weight, bs.id, eligible});

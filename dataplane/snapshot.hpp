@@ -9,10 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
+#include "shm_layout.hpp"
 #include "scheduler.hpp"
 
 namespace lb {
@@ -27,8 +30,20 @@ struct BackendSnap {
   uint16_t nexthop;   // neighbour slot of the next hop towards it
   uint8_t out_port;   // index into Snapshot::ports
   BackendState state;
-  uint32_t weight;
+  uint32_t weight;    // effective: the configured weight scaled by weight_percent
+  shm::Health health; // as lbcp last set it (unknown without lbcp)
+  uint16_t weight_percent;  // slow start, 1..100
 };
+
+// Backend health pushed by lbcp, by (address, port) in host order; it applies to that
+// backend in every VIP. Kept by the main lcore beside the Config (health is not
+// configuration: a reload keeps it) and folded into every snapshot it builds.
+struct BackendHealth {
+  shm::Health health = shm::Health::unknown;
+  uint16_t weight_percent = 100;
+  bool operator==(const BackendHealth&) const = default;
+};
+using HealthMap = std::map<std::pair<uint32_t, uint16_t>, BackendHealth>;
 
 struct VipSnap {
   uint32_t addr_be;
@@ -86,6 +101,7 @@ class Snapshot {
   uint64_t generation = 0;
   uint16_t workers = 1;
   bool accepting = true;   // false after `stop`: SYNs to VIPs are refused with a RST
+  uint16_t heartbeat_port_be = 0;  // UDP to an own address and this port goes to lbcp; 0 = none
   std::vector<VipSnap> vips;
   std::vector<PortSnap> ports;                   // by config port index
   std::vector<uint16_t> port_index_by_dpdk;      // dpdk port id -> config port index
@@ -129,7 +145,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
                                          const std::vector<uint16_t>& dpdk_ports,
                                          const std::vector<uint64_t>& port_macs,
                                          NeighbourResolver& neighbours, BackendIdResolver& ids,
-                                         uint64_t generation, bool accepting = true);
+                                         uint64_t generation, bool accepting = true,
+                                         const HealthMap* health = nullptr);
 
 // Stable identity of a backend for Maglev (same on every appliance).
 uint64_t backend_key(Ipv4 addr, uint16_t port);

@@ -207,6 +207,10 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
     if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port), false;
     return drop(m, Drop::icmp_ignored), false;
   }
+  if (p.proto == kProtoUdp && s_.heartbeat_port_be) {  // a broker's heartbeat: lbcp's, via main
+    auto* udp = reinterpret_cast<UdpHdr*>(frame + p.l4_offset);
+    if (udp->dport_be == s_.heartbeat_port_be && (s_.address_kind(ip->daddr_be) & kAddrOwn)) return to_slowpath(m), false;
+  }
   drop(m, Drop::not_for_us);
   return false;
 }

@@ -336,6 +336,12 @@ std::vector<BadCase> bad_cases() {
        "twice"},
       {"no port at all", "#<\n[[vip]]\naddress = \"192.0.2.1\"\nport = 80\n", "port", "required"},
       {"port given as a table", "[port] #<\nname = \"p0\"\n", "port", "array of tables", false},
+      {"controlplane shm without a leading slash", "[controlplane]\nshm = \"lbdp\" #<\n" + base_with("", ""), "shm",
+       "'/'"},
+      {"controlplane heartbeat port zero", "[controlplane]\nheartbeat_port = 0 #<\n" + base_with("", ""),
+       "heartbeat_port", "range"},
+      {"unknown key in controlplane", "[controlplane]\nshm_name = \"/x\" #<\n" + base_with("", ""), "shm_name",
+       "unknown"},
   };
 }
 

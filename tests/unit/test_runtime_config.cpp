@@ -495,6 +495,51 @@ TEST(BuildSnapshot, IneligibleBackendsStayOutOfTheMaglevTable) {
   EXPECT_EQ(view.maglev, vs.maglev.data());
 }
 
+// Health pushed by lbcp: warning and dead take a backend out of scheduling (and out of
+// the Maglev table) in every VIP that has it; slow start scales its weight; unknown and
+// ok change nothing; the configured state still rules.
+TEST(BuildSnapshot, HealthFromTheControlPlane) {
+  Config c = parse_ok(kSnapConfig);
+  FakeNeighbours n;
+  SequentialBackendIds ids;
+  HealthMap health;
+  health[{A("198.18.1.11").host, 80}] = BackendHealth{shm::Health::dead, 100};     // vip 0 only (port 80)
+  health[{A("198.18.1.15").host, 80}] = BackendHealth{shm::Health::ok, 50};        // slow start: 2 -> 1
+  health[{A("198.18.1.11").host, 8443}] = BackendHealth{shm::Health::ok, 40};      // vip 1: 5 -> 2
+  health[{A("203.0.113.7").host, 443}] = BackendHealth{shm::Health::warning, 100};
+  health[{A("198.18.1.12").host, 80}] = BackendHealth{shm::Health::ok, 100};       // drained stays drained
+  std::vector<uint16_t> dpdk_ports = {3, 5};
+  std::vector<uint64_t> macs = {1, 2};
+  auto snap = build_snapshot(c, 2, dpdk_ports, macs, n, ids, 7, true, &health);
+  const VipSnap& v0 = snap->vips[0];
+  EXPECT_EQ(v0.backends[0].health, shm::Health::dead);
+  EXPECT_FALSE(v0.sched_backends[0].eligible) << "dead";
+  EXPECT_FALSE(v0.sched_backends[1].eligible) << "admin drain wins over health ok";
+  EXPECT_TRUE(v0.sched_backends[4].eligible);
+  EXPECT_EQ(v0.backends[4].weight, 1u);
+  EXPECT_EQ(v0.backends[4].weight_percent, 50);
+  std::set<uint16_t> in_table(v0.maglev.begin(), v0.maglev.end());
+  EXPECT_EQ(in_table, std::set<uint16_t>{4}) << "the dead backend left the Maglev table";
+  const VipSnap& v1 = snap->vips[1];
+  EXPECT_TRUE(v1.sched_backends[0].eligible) << "same address, other port: its own health";
+  EXPECT_EQ(v1.sched_backends[0].weight, 2u);
+  EXPECT_EQ(v1.backends[1].health, shm::Health::warning);
+  EXPECT_FALSE(v1.sched_backends[1].eligible) << "warning: no new flows";
+  EXPECT_EQ(v1.backends[2].health, shm::Health::unknown);
+  // Without a map, or with an empty one, nothing changes.
+  FakeNeighbours n2;
+  SequentialBackendIds ids2;
+  HealthMap none;
+  auto plain = build_snapshot(c, 2, dpdk_ports, macs, n2, ids2, 7, true, &none);
+  EXPECT_TRUE(plain->vips[0].sched_backends[0].eligible);
+  EXPECT_EQ(plain->vips[0].backends[4].weight, 2u);
+  EXPECT_EQ(plain->heartbeat_port_be, 0) << "no [controlplane] shm: heartbeats are not steered";
+  Config with_cp = parse_ok(kSnapConfig + "\n[controlplane]\nshm = \"/lbtest\"\nheartbeat_port = 9999\n");
+  FakeNeighbours n3;
+  SequentialBackendIds ids3;
+  EXPECT_EQ(build_snapshot(with_cp, 2, dpdk_ports, macs, n3, ids3, 7)->heartbeat_port_be, hton16(9999));
+}
+
 TEST(BuildSnapshot, NonMaglevVipRoutesAndAddresses) {
   Config c = parse_ok(kSnapConfig);
   FakeNeighbours n;
