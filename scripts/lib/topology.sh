@@ -21,6 +21,8 @@ VIP_DSR=198.18.1.100
 BACKENDS=()
 for _i in $(seq 1 "${LBT_BACKENDS:-3}"); do BACKENDS+=("198.18.1.$((10 + _i))"); done
 LOCAL_ADDR=198.18.1.2
+LB_SERVER_ADDR=198.18.1.1   # lbdp's own address on the server side: brokers send heartbeats here
+HEARTBEAT_PORT=7946
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LBDP=${LBDP:-$REPO_ROOT/build/dataplane/lbdp}
 LBDP_PID=
@@ -58,6 +60,9 @@ nginx_start() {  # nginx_start INDEX ADDRESS
   local i=$1 addr=$2 dir=$TOPO_DIR/be$1
   mkdir -p "$dir/www" "$dir/tmp"
   echo "backend $i" > "$dir/www/index.html"
+  # What lbbroker probes: "ok" and padding, so a rate limit can make the probe slow.
+  { echo ok; head -c 8000 /dev/zero | tr '\0' 'x'; echo; } > "$dir/www/lb-health"
+  echo 'location = /lb-health { }' > "$dir/probe.conf"
   # A larger file for long-lived transfers.
   head -c 4000000 /dev/urandom > "$dir/www/big.bin"
   cat > "$dir/nginx.conf" <<NGINX
@@ -75,10 +80,35 @@ http {
     listen 8080;
     root $dir/www;
     location / { add_header X-Backend "$i"; }
+    include $dir/probe.conf;
   }
 }
 NGINX
   ns "be$i" nginx -c "$dir/nginx.conf" -e "$dir/error.log"
+}
+
+nginx_stop() {  # nginx_stop INDEX: the web server goes away (the namespace stays)
+  local dir=$TOPO_DIR/be$1
+  ns "be$1" nginx -c "$dir/nginx.conf" -e "$dir/error.log" -s stop 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do [ -s "$dir/nginx.pid" ] || return 0; sleep 0.1; done
+}
+
+nginx_again() {  # nginx_again INDEX: start a stopped web server again
+  local dir=$TOPO_DIR/be$1
+  ns "be$1" nginx -c "$dir/nginx.conf" -e "$dir/error.log"
+}
+
+# Makes backend INDEX's health probe slow (a 2 KB/s rate limit on /lb-health: about
+# 4 s per probe) or fast again: the broker then sees its node as overloaded.
+slow_probe() {  # slow_probe INDEX on|off
+  local dir=$TOPO_DIR/be$1
+  if [ "$2" = on ]; then
+    echo 'location = /lb-health { limit_rate 2k; }' > "$dir/probe.conf"
+  else
+    echo 'location = /lb-health { }' > "$dir/probe.conf"
+  fi
+  ns "be$1" nginx -c "$dir/nginx.conf" -e "$dir/error.log" -s reload
 }
 
 topo_up() {  # topo_up nat|fullnat|dsr
@@ -140,6 +170,8 @@ CONF
     printf '\n[[port]]\nname = "client"\ndevice = "net_af_packet0"\nrole = "client"\naddress = "198.18.0.1/24"\n'
     printf '\n[[port]]\nname = "server"\ndevice = "net_af_packet1"\nrole = "server"\naddress = "198.18.1.1/24"\n'
   fi
+  # LBDP_SHM: the shared-memory name for lbcp ([controlplane]); unset: lbdp runs alone.
+  [ -n "${LBDP_SHM:-}" ] && printf '\n[controlplane]\nshm = "%s"\nheartbeat_port = %s\n' "$LBDP_SHM" "$HEARTBEAT_PORT"
   printf '\n[[vip]]\naddress = "%s"\nport = 80\nmode = "%s"\nscheduler = "%s"\n' "$vip" "$mode" "$sched"
   [ "$mode" = fullnat ] && printf 'local_addresses = ["%s"]\n' "$LOCAL_ADDR"
   local i=0
