@@ -62,10 +62,10 @@ if [ "${1:-}" = --health ]; then
   echo "demo: after ${t} s it is ok again"
   sleep 2
   show
-  kill "$load_pid"; wait "$load_pid" 2>/dev/null; load_pid=
+  kill "$load_pid"; wait "$load_pid" 2>/dev/null || true; load_pid=
   awk -v a="$t_excl" -v b="$t_back" '
-    { n++; if ($2 == "FAIL") { f++; if ($1 >= a) late++ } else by[$4]++ }
-    $1 >= b && $2 == "ok" && $4 == 2 { back++ }
+    { n++; if ($2 == "FAIL") { f++; if ($1 >= a) late++ } }
+    $1 >= b && $2 == "ok" && $3 == 2 { back++ }
     END { printf "demo: %d requests, %d failed (%d after the exclusion: those before it went to the stopped server)\n", n, f, late
           printf "      backend 2 served %d requests after it came back\n", back }' "$TOPO_DIR/load.log"
   exit 0
