@@ -12,6 +12,8 @@
 #include <toml++/toml.h>
 #include <utility>
 
+#include "toml_reader.hpp"
+
 namespace lb::broker {
 
 std::optional<uint32_t> parse_ipv4(std::string_view text) {
@@ -44,90 +46,8 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_p
 
 namespace {
 
-struct Error {
-  int line;
-  std::string text;
-};
-
-// Reads typed keys of one TOML table and records errors with the key's line. A table
-// absent from the file is read as an empty one, so its required keys are reported.
-class TableReader {
- public:
-  TableReader(const toml::table* table, std::string name, const std::string& source, std::vector<Error>& errors)
-      : table_(table), name_(std::move(name)), source_(source), errors_(errors) {}
-
-  bool has(std::string_view key) const { return table_ && table_->get(key); }
-  int line_of(std::string_view key) const {
-    if (const toml::node* n = table_ ? table_->get(key) : nullptr) return static_cast<int>(n->source().begin.line);
-    return table_line();
-  }
-
-  void error(std::string_view key, const std::string& reason) {
-    int line = line_of(key);
-    std::ostringstream out;
-    out << source_ << ":" << line << ": " << name_ << "." << key << ": " << reason;
-    errors_.push_back({line, out.str()});
-  }
-
-  // Unknown keys are errors: a typo must not silently leave a default in force.
-  void allow_only(std::initializer_list<std::string_view> keys) {
-    if (!table_) return;
-    for (auto&& [k, v] : *table_) {
-      if (std::find(keys.begin(), keys.end(), k.str()) == keys.end()) error(k.str(), "unknown key");
-    }
-  }
-
-  template <typename T>
-  void integer(std::string_view key, T& out, int64_t min, int64_t max, bool required = false) {
-    const toml::node* n = node(key, required);
-    if (!n) return;
-    if (!n->is_integer()) return error(key, "must be an integer");
-    int64_t v = *n->value<int64_t>();
-    if (v < min || v > max) return error(key, std::to_string(v) + " out of range [" + std::to_string(min) + ", " +
-                                                   std::to_string(max) + "]");
-    out = static_cast<T>(v);
-  }
-
-  void number(std::string_view key, double& out, double min, double max) {
-    const toml::node* n = node(key, false);
-    if (!n) return;
-    if (!n->is_number()) return error(key, "must be a number");
-    double v = *n->value<double>();
-    if (!(v >= min && v <= max)) {
-      std::ostringstream m;
-      m << v << " out of range [" << min << ", " << max << "]";
-      return error(key, m.str());
-    }
-    out = v;
-  }
-
-  std::optional<std::string> string(std::string_view key, bool required) {
-    const toml::node* n = node(key, required);
-    if (!n) return std::nullopt;
-    if (!n->is_string()) {
-      error(key, "must be a string");
-      return std::nullopt;
-    }
-    return std::string(*n->value<std::string_view>());
-  }
-
- private:
-  int table_line() const {
-    // toml++ gives a table the line of its [header]; a missing table points at line 1.
-    int line = table_ ? static_cast<int>(table_->source().begin.line) : 0;
-    return line > 0 ? line : 1;
-  }
-  const toml::node* node(std::string_view key, bool required) {
-    const toml::node* n = table_ ? table_->get(key) : nullptr;
-    if (!n && required) error(key, "missing (required)");
-    return n;
-  }
-
-  const toml::table* table_;
-  std::string name_;
-  const std::string& source_;
-  std::vector<Error>& errors_;
-};
+using toml_reader::Error;
+using toml_reader::TableReader;
 
 void read_probe(TableReader& r, ProbeConfig& p) {
   r.allow_only({"url", "expect_status", "expect_body", "timeout_ms"});
@@ -184,46 +104,31 @@ void read_heartbeat(TableReader& r, const std::string& base_dir, HeartbeatConfig
 
 ConfigResult parse_config(std::string_view text, const std::string& source, const std::string& base_dir) {
   ConfigResult result;
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream out;
-    out << source << ":" << e.source().begin.line << ": syntax: " << e.description();
-    result.errors.push_back(out.str());
+  std::vector<Error> errors;
+  std::optional<toml::table> root = toml_reader::parse(text, source, errors);
+  if (!root) {
+    result.errors = toml_reader::error_texts(std::move(errors));
     return result;
   }
 
-  std::vector<Error> errors;
   BrokerConfig c;
   c.source = source;
+  TableReader top(&*root, "", source, errors);
   // Every top-level entry must be one of the known tables.
-  auto section = [&](std::string_view name) -> const toml::table* {
-    const toml::node* n = root.get(name);
-    if (n && !n->is_table()) {
-      int line = static_cast<int>(n->source().begin.line);
-      errors.push_back({line, source + ":" + std::to_string(line) + ": " + std::string(name) + ": must be a table ([" +
-                                  std::string(name) + "])"});
-      return nullptr;
-    }
-    return n ? n->as_table() : nullptr;
-  };
-  for (auto&& [k, v] : root) {
+  for (auto&& [k, v] : *root) {
     std::string_view name = k.str();
-    if (name != "probe" && name != "limits" && name != "interval" && name != "heartbeat") {
-      int line = static_cast<int>(v.source().begin.line);
-      errors.push_back({line, source + ":" + std::to_string(line) + ": " + std::string(name) +
-                                  ": unknown section (expected probe, limits, interval, heartbeat)"});
-    }
+    if (name != "probe" && name != "limits" && name != "interval" && name != "heartbeat")
+      top.error(name, "unknown section (expected probe, limits, interval, heartbeat)");
   }
 
-  TableReader probe(section("probe"), "probe", source, errors);
+  // An absent table reads as an empty one, so its required keys are reported.
+  TableReader probe = top.nested(top.table("probe"), "probe");
   read_probe(probe, c.probe);
-  TableReader limits(section("limits"), "limits", source, errors);
+  TableReader limits = top.nested(top.table("limits"), "limits");
   read_limits(limits, c.limits);
-  TableReader interval(section("interval"), "interval", source, errors);
+  TableReader interval = top.nested(top.table("interval"), "interval");
   read_interval(interval, c.interval);
-  TableReader heartbeat(section("heartbeat"), "heartbeat", source, errors);
+  TableReader heartbeat = top.nested(top.table("heartbeat"), "heartbeat");
   read_heartbeat(heartbeat, base_dir, c.heartbeat);
 
   // A response slower than the timeout never arrives, so such a limit could not trip.
@@ -236,7 +141,7 @@ ConfigResult parse_config(std::string_view text, const std::string& source, cons
   }
 
   std::stable_sort(errors.begin(), errors.end(), [](const Error& a, const Error& b) { return a.line < b.line; });
-  for (auto& e : errors) result.errors.push_back(std::move(e.text));
+  result.errors = toml_reader::error_texts(std::move(errors));
   if (result.errors.empty()) result.config = std::move(c);
   return result;
 }

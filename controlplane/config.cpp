@@ -1,91 +1,18 @@
 #include "config.hpp"
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <toml++/toml.h>
+#include <utility>
+
+#include "toml_reader.hpp"
 
 namespace lb::cp {
 
 namespace {
 
-// Reads typed keys of one TOML table and records "file:line: table.key: reason" errors.
-class TableReader {
- public:
-  TableReader(const toml::table& table, std::string name, const std::string& source,
-              std::vector<std::string>& errors)
-      : table_(table), name_(std::move(name)), source_(source), errors_(errors) {}
-
-  // A table absent from the file (an empty stand-in) reports line 1.
-  int line() const { return std::max(1, static_cast<int>(table_.source().begin.line)); }
-  int line_of(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    return n ? static_cast<int>(n->source().begin.line) : line();
-  }
-
-  void error_at(int line, std::string_view key, const std::string& reason) {
-    std::ostringstream out;
-    out << source_ << ":" << line << ": " << name_ << "." << key << ": " << reason;
-    errors_.push_back(out.str());
-  }
-  void error(std::string_view key, const std::string& reason) { error_at(line_of(key), key, reason); }
-
-  // A key not listed is an error, so a misspelt key never silently means its default.
-  void allow_only(std::initializer_list<std::string_view> keys) {
-    for (auto&& [k, v] : table_) {
-      bool known = false;
-      for (auto allowed : keys) known |= (k.str() == allowed);
-      if (!known) error_at(static_cast<int>(v.source().begin.line), k.str(), "unknown key");
-    }
-  }
-
-  void integer(std::string_view key, uint32_t& out, int64_t min, int64_t max) {
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    std::optional<int64_t> v = n->value<int64_t>();
-    if (!n->is_integer() || !v) return error(key, "must be an integer");
-    if (*v < min || *v > max) {
-      std::ostringstream m;
-      m << *v << " out of range [" << min << ", " << max << "]";
-      return error(key, m.str());
-    }
-    out = static_cast<uint32_t>(*v);
-  }
-
-  void boolean(std::string_view key, bool& out) {
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    if (!n->is_boolean()) return error(key, "must be true or false");
-    out = *n->value<bool>();
-  }
-
-  void string(std::string_view key, std::string& out) {
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    if (!n->is_string()) return error(key, "must be a string");
-    out = std::string(*n->value<std::string_view>());
-  }
-
-  void string_array(std::string_view key, std::vector<std::string>& out) {
-    const toml::node* n = table_.get(key);
-    if (!n) return;
-    const toml::array* arr = n->as_array();
-    if (!arr) return error(key, "must be an array of strings");
-    std::vector<std::string> values;
-    for (const toml::node& item : *arr) {
-      if (!item.is_string()) return error(key, "must be an array of strings");
-      values.emplace_back(*item.value<std::string_view>());
-    }
-    out = std::move(values);
-  }
-
- private:
-  const toml::table& table_;
-  std::string name_;
-  const std::string& source_;
-  std::vector<std::string>& errors_;
-};
+using toml_reader::TableReader;
 
 bool starts_with_any(const std::string& s, std::initializer_list<std::string_view> prefixes) {
   for (auto p : prefixes)
@@ -112,7 +39,7 @@ bool plausible_url(const std::string& s) {
 
 void read_dataplane(TableReader& r, DataplaneLinkConfig& d) {
   r.allow_only({"shm", "poll_ms"});
-  r.string("shm", d.shm);
+  d.shm = r.string("shm").value_or(d.shm);
   d.shm_line = r.line_of("shm");
   if (d.shm.size() < 2 || d.shm[0] != '/' || d.shm.find('/', 1) != std::string::npos || d.shm.size() > 200)
     r.error("shm", "\"" + d.shm + "\" is not a shared-memory name (\"/name\", no further '/')");
@@ -133,7 +60,7 @@ void read_health(TableReader& r, HealthConfig& h) {
 
 void read_heartbeat(TableReader& r, const std::string& source, HeartbeatConfig& h) {
   r.allow_only({"key_file", "max_skew_ms"});
-  r.string("key_file", h.key_file);
+  h.key_file = r.string("key_file").value_or(h.key_file);
   h.key_file_line = r.line_of("key_file");
   if (h.key_file.empty()) r.error("key_file", "missing (required): the file holding the heartbeat key");
   // Relative to the config file's folder, as lbbroker's key_file is.
@@ -147,11 +74,11 @@ void read_heartbeat(TableReader& r, const std::string& source, HeartbeatConfig& 
 void read_alerts(TableReader& r, AlertsConfig& a) {
   r.allow_only({"smtp_url", "smtp_starttls", "mail_from", "mail_to", "webhook_url", "dedup_window_s", "max_per_window", "window_s",
                 "retry_initial_ms", "retry_max_ms", "give_up_after", "timeout_ms", "queue_size"});
-  r.string("smtp_url", a.smtp_url);
+  a.smtp_url = r.string("smtp_url").value_or(a.smtp_url);
   r.boolean("smtp_starttls", a.smtp_starttls);
-  r.string("mail_from", a.mail_from);
+  a.mail_from = r.string("mail_from").value_or(a.mail_from);
   r.string_array("mail_to", a.mail_to);
-  r.string("webhook_url", a.webhook_url);
+  a.webhook_url = r.string("webhook_url").value_or(a.webhook_url);
   r.integer("dedup_window_s", a.dedup_window_s, 0, 86400);
   r.integer("max_per_window", a.max_per_window, 1, 10000);
   r.integer("window_s", a.window_s, 1, 86400);
@@ -183,7 +110,7 @@ void read_alerts(TableReader& r, AlertsConfig& a) {
 
 void read_log(TableReader& r, LogConfig& l) {
   r.allow_only({"level"});
-  r.string("level", l.level);
+  l.level = r.string("level").value_or(l.level);
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool known = false;
   for (const char* level : kLevels) known |= (l.level == level);
@@ -194,61 +121,49 @@ void read_log(TableReader& r, LogConfig& l) {
 
 ConfigResult parse_config(std::string_view text, const std::string& source) {
   ConfigResult result;
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream out;
-    out << source << ":" << e.source().begin.line << ": syntax: " << e.description();
-    result.errors.push_back(out.str());
+  std::vector<toml_reader::Error> errors;
+  std::optional<toml::table> root = toml_reader::parse(text, source, errors);
+  if (!root) {
+    result.errors = toml_reader::error_texts(std::move(errors));
     return result;
   }
   Config c;
   c.source = source;
-  std::vector<std::string>& errors = result.errors;
+  TableReader top(&*root, "", source, errors);
 
-  for (auto&& [k, v] : root) {
+  for (auto&& [k, v] : *root) {
     std::string_view name = k.str();
-    int line = static_cast<int>(v.source().begin.line);
     bool known = name == "dataplane" || name == "health" || name == "heartbeat" || name == "alerts" || name == "log";
-    if (!known) {
-      errors.push_back(source + ":" + std::to_string(line) + ": " + std::string(name) + ": unknown table");
-      continue;
-    }
-    if (!v.is_table()) {
-      errors.push_back(source + ":" + std::to_string(line) + ": " + std::string(name) + ": must be a table ([" +
-                       std::string(name) + "])");
-      continue;
-    }
+    if (!known) top.error(name, "unknown table");
+    else if (!v.is_table()) top.error(name, "must be a table ([" + std::string(name) + "])");
   }
   auto section = [&](std::string_view name) -> const toml::table* {
-    const toml::node* n = root.get(name);
+    const toml::node* n = root->get(name);
     return n ? n->as_table() : nullptr;
   };
-  static const toml::table kEmpty;
-  // [heartbeat] is required (key_file), so a missing table still gets its error.
-  const toml::table* heartbeat = section("heartbeat");
   if (const toml::table* t = section("dataplane")) {
-    TableReader r(*t, "dataplane", source, errors);
+    TableReader r = top.nested(t, "dataplane");
     read_dataplane(r, c.dataplane);
   }
   if (const toml::table* t = section("health")) {
-    TableReader r(*t, "health", source, errors);
+    TableReader r = top.nested(t, "health");
     read_health(r, c.health);
   }
   {
-    TableReader r(heartbeat ? *heartbeat : kEmpty, "heartbeat", source, errors);
+    // [heartbeat] is required (key_file): read even when absent, so that gets its error.
+    TableReader r = top.nested(section("heartbeat"), "heartbeat");
     read_heartbeat(r, source, c.heartbeat);
   }
   if (const toml::table* t = section("alerts")) {
-    TableReader r(*t, "alerts", source, errors);
+    TableReader r = top.nested(t, "alerts");
     read_alerts(r, c.alerts);
   }
   if (const toml::table* t = section("log")) {
-    TableReader r(*t, "log", source, errors);
+    TableReader r = top.nested(t, "log");
     read_log(r, c.log);
   }
-  if (errors.empty()) result.config = std::move(c);
+  result.errors = toml_reader::error_texts(std::move(errors));
+  if (result.errors.empty()) result.config = std::move(c);
   return result;
 }
 

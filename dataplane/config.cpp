@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "maglev.hpp"
+#include "toml_reader.hpp"
 
 namespace lb {
 
@@ -43,96 +44,15 @@ const char* backend_state_name(BackendState state) {
 
 namespace {
 
-// Walks one TOML table, reading typed keys and recording errors with their line.
-class TableReader {
- public:
-  TableReader(const toml::table& table, std::string path, const std::string& source,
-              std::vector<std::string>& errors)
-      : table_(table), path_(std::move(path)), source_(source), errors_(errors) {}
+using toml_reader::TableReader;
 
-  int line() const { return static_cast<int>(table_.source().begin.line); }
-  int line_of(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    return n ? static_cast<int>(n->source().begin.line) : line();
-  }
-
-  void error_at(int line, std::string_view key, const std::string& message) {
-    std::ostringstream out;
-    out << source_ << ":" << line << ": " << qualified(key) << ": " << message;
-    errors_.push_back(out.str());
-  }
-  void error(std::string_view key, const std::string& message) { error_at(line_of(key), key, message); }
-
-  // Unknown keys are errors: a typo must not silently fall back to a default.
-  void allow_only(std::initializer_list<std::string_view> keys) {
-    for (auto&& [k, v] : table_) {
-      bool known = false;
-      for (auto allowed : keys) known |= (k.str() == allowed);
-      if (!known) error_at(static_cast<int>(v.source().begin.line), k.str(), "unknown key");
-    }
-  }
-
-  template <typename T>
-  void integer(std::string_view key, T& out, int64_t min, int64_t max, bool required = false) {
-    const toml::node* n = table_.get(key);
-    if (!n) {
-      if (required) error_at(line(), key, "missing (required)");
-      return;
-    }
-    auto v = n->value<int64_t>();
-    if (!n->is_integer() || !v) return error(key, "must be an integer");
-    if (*v < min || *v > max) {
-      std::ostringstream m;
-      m << *v << " out of range [" << min << ", " << max << "]";
-      return error(key, m.str());
-    }
-    out = static_cast<T>(*v);
-  }
-
-  std::optional<std::string> string(std::string_view key, bool required) {
-    const toml::node* n = table_.get(key);
-    if (!n) {
-      if (required) error_at(line(), key, "missing (required)");
-      return std::nullopt;
-    }
-    if (!n->is_string()) {
-      error(key, "must be a string");
-      return std::nullopt;
-    }
-    return std::string(*n->value<std::string_view>());
-  }
-
-  std::optional<Ipv4> address(std::string_view key, bool required) {
-    auto s = string(key, required);
-    if (!s) return std::nullopt;
-    auto a = parse_ipv4(*s);
-    if (!a) error(key, "\"" + *s + "\" is not an IPv4 address (a.b.c.d)");
-    return a;
-  }
-
-  const toml::table& table() const { return table_; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string qualified(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-  const toml::table& table_;
-  std::string path_;
-  const std::string& source_;
-  std::vector<std::string>& errors_;
-};
-
-// Array of tables ([[name]]) under `parent`, or an error if `name` is something else.
-const toml::array* table_array(TableReader& parent, std::string_view name) {
-  const toml::node* n = parent.table().get(name);
-  if (!n) return nullptr;
-  const toml::array* arr = n->as_array();
-  if (!arr || !arr->is_array_of_tables()) {
-    parent.error(name, "must be an array of tables ([[" + std::string(name) + "]])");
-    return nullptr;
-  }
-  return arr;
+// The IPv4 address ("a.b.c.d") at `key`; nullopt when absent or not an address (then an error).
+std::optional<Ipv4> read_ipv4(TableReader& r, std::string_view key, bool required) {
+  auto s = r.string(key, required);
+  if (!s) return std::nullopt;
+  auto a = parse_ipv4(*s);
+  if (!a) r.error(key, "\"" + *s + "\" is not an IPv4 address (a.b.c.d)");
+  return a;
 }
 
 void read_dataplane(TableReader& r, DataplaneConfig& d) {
@@ -182,7 +102,7 @@ void read_port(TableReader& r, PortConfig& p) {
       r.error("address", "\"" + *a + "\" is not an address with a prefix length 1..31 (a.b.c.d/len)");
     else p.address = *prefix, have_address = true;
   }
-  p.gateway = r.address("gateway", false);
+  p.gateway = read_ipv4(r, "gateway", false);
   if (p.gateway && have_address && !p.address.contains(*p.gateway))
     r.error("gateway", to_string(*p.gateway) + " is not inside the port's subnet");
 }
@@ -190,7 +110,7 @@ void read_port(TableReader& r, PortConfig& p) {
 void read_backend(TableReader& r, const VipConfig& vip, BackendConfig& b) {
   r.allow_only({"address", "port", "weight", "state"});
   b.line = r.line();
-  if (auto a = r.address("address", true)) b.address = *a;
+  if (auto a = read_ipv4(r, "address", true)) b.address = *a;
   b.port = vip.port;  // default: the VIP's port
   r.integer("port", b.port, 1, 65535);
   r.integer("weight", b.weight, 0, 65535);
@@ -203,10 +123,10 @@ void read_backend(TableReader& r, const VipConfig& vip, BackendConfig& b) {
                         " differs from the VIP's " + std::to_string(vip.port));
 }
 
-void read_vip(TableReader& r, const std::string& source, std::vector<std::string>& errors, VipConfig& v) {
+void read_vip(TableReader& r, VipConfig& v) {
   r.allow_only({"address", "port", "mode", "scheduler", "local_addresses", "maglev_size", "backend"});
   v.line = r.line();
-  if (auto a = r.address("address", true)) v.address = *a;
+  if (auto a = read_ipv4(r, "address", true)) v.address = *a;
   r.integer("port", v.port, 1, 65535, true);
   if (auto m = r.string("mode", false)) {
     if (auto mode = parse_fwd_mode(*m)) v.mode = *mode;
@@ -218,7 +138,7 @@ void read_vip(TableReader& r, const std::string& source, std::vector<std::string
   }
   r.integer("maglev_size", v.maglev_size, 65537, 16777213);
   if (!is_prime(v.maglev_size)) r.error("maglev_size", std::to_string(v.maglev_size) + " is not prime");
-  if (const toml::node* n = r.table().get("local_addresses")) {
+  if (const toml::node* n = r.get("local_addresses")) {
     const toml::array* arr = n->as_array();
     if (!arr) r.error("local_addresses", "must be an array of IPv4 addresses");
     else
@@ -233,11 +153,11 @@ void read_vip(TableReader& r, const std::string& source, std::vector<std::string
     r.error_at(v.line, "local_addresses", "fullnat needs at least one local address");
   if (v.mode != FwdMode::fullnat && !v.local_addresses.empty())
     r.error("local_addresses", "only meaningful with mode = \"fullnat\"");
-  if (const toml::array* arr = table_array(r, "backend")) {
+  if (const toml::array* arr = r.table_array("backend")) {
     std::set<std::pair<uint32_t, uint16_t>> seen;
     size_t i = 0;
     for (const auto& item : *arr) {
-      TableReader br(*item.as_table(), r.path() + ".backend[" + std::to_string(i++) + "]", source, errors);
+      TableReader br = r.nested(item.as_table(), "backend[" + std::to_string(i++) + "]");
       BackendConfig b;
       read_backend(br, v, b);
       if (!seen.insert({b.address.host, b.port}).second)
@@ -328,56 +248,43 @@ std::optional<Route> route_to(const Config& config, Ipv4 dst, bool any_role) {
 
 ConfigResult parse_config(std::string_view text, const std::string& source) {
   ConfigResult result;
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream out;
-    out << source << ":" << e.source().begin.line << ": syntax: " << e.description();
-    result.errors.push_back(out.str());
+  std::vector<toml_reader::Error> errors;
+  std::optional<toml::table> root = toml_reader::parse(text, source, errors);
+  if (!root) {
+    result.errors = toml_reader::error_texts(std::move(errors));
     return result;
   }
   Config c;
   c.source = source;
-  auto& errors = result.errors;
-  TableReader top(root, "", source, errors);
+  TableReader top(&*root, "", source, errors);
   top.allow_only({"dataplane", "timeouts", "controlplane", "port", "neighbour", "vip"});
-  auto sub = [&](std::string_view name) -> const toml::table* {
-    const toml::node* n = root.get(name);
-    if (!n) return nullptr;
-    if (!n->is_table()) {
-      top.error(name, "must be a table ([" + std::string(name) + "])");
-      return nullptr;
-    }
-    return n->as_table();
-  };
-  if (const toml::table* t = sub("dataplane")) {
-    TableReader r(*t, "dataplane", source, errors);
+  if (const toml::table* t = top.table("dataplane")) {
+    TableReader r = top.nested(t, "dataplane");
     read_dataplane(r, c.dataplane);
   }
-  if (const toml::table* t = sub("timeouts")) {
-    TableReader r(*t, "timeouts", source, errors);
+  if (const toml::table* t = top.table("timeouts")) {
+    TableReader r = top.nested(t, "timeouts");
     read_timeouts(r, c.dataplane);
   }
-  if (const toml::table* t = sub("controlplane")) {
-    TableReader r(*t, "controlplane", source, errors);
+  if (const toml::table* t = top.table("controlplane")) {
+    TableReader r = top.nested(t, "controlplane");
     read_controlplane(r, c.controlplane);
   }
-  if (const toml::array* arr = table_array(top, "port")) {
+  if (const toml::array* arr = top.table_array("port")) {
     size_t i = 0;
     for (const auto& item : *arr) {
-      TableReader r(*item.as_table(), "port[" + std::to_string(i++) + "]", source, errors);
+      TableReader r = top.nested(item.as_table(), "port[" + std::to_string(i++) + "]");
       read_port(r, c.ports.emplace_back());
     }
   }
-  if (const toml::array* arr = table_array(top, "neighbour")) {
+  if (const toml::array* arr = top.table_array("neighbour")) {
     size_t i = 0;
     for (const auto& item : *arr) {
-      TableReader r(*item.as_table(), "neighbour[" + std::to_string(i++) + "]", source, errors);
+      TableReader r = top.nested(item.as_table(), "neighbour[" + std::to_string(i++) + "]");
       r.allow_only({"address", "mac"});
       NeighbourConfig n;
       n.line = r.line();
-      if (auto a = r.address("address", true)) n.address = *a;
+      if (auto a = read_ipv4(r, "address", true)) n.address = *a;
       if (auto m = r.string("mac", true)) {
         if (auto mac = parse_mac(*m)) n.mac = *mac;
         else r.error("mac", "\"" + *m + "\" is not a MAC address (xx:xx:xx:xx:xx:xx)");
@@ -385,15 +292,16 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
       c.neighbours.push_back(n);
     }
   }
-  if (const toml::array* arr = table_array(top, "vip")) {
+  if (const toml::array* arr = top.table_array("vip")) {
     size_t i = 0;
     for (const auto& item : *arr) {
-      TableReader r(*item.as_table(), "vip[" + std::to_string(i++) + "]", source, errors);
-      read_vip(r, source, errors, c.vips.emplace_back());
+      TableReader r = top.nested(item.as_table(), "vip[" + std::to_string(i++) + "]");
+      read_vip(r, c.vips.emplace_back());
     }
   }
-  if (errors.empty()) errors = validate_config(c);
-  if (errors.empty()) result.config = std::move(c);
+  // Cross-key checks only on a file whose keys all read cleanly.
+  result.errors = errors.empty() ? validate_config(c) : toml_reader::error_texts(std::move(errors));
+  if (result.errors.empty()) result.config = std::move(c);
   return result;
 }
 
