@@ -162,7 +162,9 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   IpChecksum ip_csum = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? IpChecksum::trusted_good : IpChecksum::verify;
   Parsed p;
   Drop why;
-  if (!parse_frame(frame, rte_pktmbuf_data_len(m), ip_csum, &p, &why)) return drop(m, why), false;
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (!parse_tcp_fast(frame, len, ip_csum, &p) && !parse_frame(frame, len, ip_csum, &p, &why))
+    return drop(m, why), false;
   if (m->port >= s_.port_index_by_dpdk.size() || s_.port_index_by_dpdk[m->port] == 0xffff)
     return drop(m, Drop::not_for_us), false;
   uint16_t in_port = s_.port_index_by_dpdk[m->port];
@@ -173,8 +175,15 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   const uint16_t workers = s_.workers;
   if (p.proto == kProtoTcp) {
     auto* tcp = reinterpret_cast<TcpHdr*>(frame + p.l4_offset);
-    *out = Pending{m, eth, ip, tcp, nullptr, FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be},
-                   {}, nullptr, 0, false, Path::forward, in_port};
+    // Only what stage 1 knows; hashed and found* are written by the later stages.
+    out->m = m;
+    out->eth = eth;
+    out->ip = ip;
+    out->tcp = tcp;
+    out->vip = nullptr;
+    out->key = FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
+    out->path = Path::forward;
+    out->in_port = in_port;
     if (const VipSnap* vip = s_.find_vip(ip->daddr_be, tcp->dport_be)) {
       if (!owned && workers > 1) {
         uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);

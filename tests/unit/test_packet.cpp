@@ -247,6 +247,21 @@ std::string drop_name(Drop d) {
   return d == Drop::count_ ? "(none)" : kDropNames[static_cast<unsigned>(d)];
 }
 
+// parse_tcp_fast must never accept what parse_frame refuses, and must describe what it
+// accepts exactly as parse_frame does.
+::testing::AssertionResult fast_path_agrees(const uint8_t* p, uint32_t len, IpChecksum csum) {
+  Parsed fast{}, full{};
+  Drop why = Drop::count_;
+  bool fast_ok = parse_tcp_fast(p, len, csum, &fast);
+  bool full_ok = parse_frame(p, len, csum, &full, &why);
+  if (!fast_ok) return ::testing::AssertionSuccess();
+  if (!full_ok) return ::testing::AssertionFailure() << "fast path accepted a frame parse_frame drops as " << drop_name(why);
+  if (fast.l3 != full.l3 || fast.proto != full.proto || fast.l3_offset != full.l3_offset ||
+      fast.l4_offset != full.l4_offset || fast.ip_len != full.ip_len)
+    return ::testing::AssertionFailure() << "fast path and parse_frame disagree on the offsets";
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Parser, TableDriven) {
   GuardedBuffer guard;
   ASSERT_TRUE(guard.ok());
@@ -258,6 +273,7 @@ TEST(Parser, TableDriven) {
     Drop why = Drop::count_;
     bool ok = parse_frame(p, static_cast<uint32_t>(frame.size()), c.csum, &out, &why);
     ASSERT_EQ(ok, c.ok) << "drop reason " << drop_name(why);
+    EXPECT_TRUE(fast_path_agrees(p, static_cast<uint32_t>(frame.size()), c.csum));
     if (!ok) {
       EXPECT_EQ(drop_name(why), drop_name(c.why));
       continue;
@@ -309,8 +325,12 @@ TEST(Parser, EveryTruncationOfAValidFrame) {
       Parsed out{};
       Drop why = Drop::count_;
       bool ok = parse_frame(p, static_cast<uint32_t>(len), IpChecksum::verify, &out, &why);
+      EXPECT_TRUE(fast_path_agrees(p, static_cast<uint32_t>(len), IpChecksum::verify)) << "len " << len;
       if (len == full.size()) {
         EXPECT_TRUE(ok) << "vlan " << vlan;
+        Parsed fast{};
+        EXPECT_EQ(parse_tcp_fast(p, static_cast<uint32_t>(len), IpChecksum::verify, &fast), vlan == 0)
+            << "the fast path takes untagged TCP and leaves tagged frames to parse_frame";
         continue;
       }
       ASSERT_FALSE(ok) << "len " << len;
@@ -318,6 +338,26 @@ TEST(Parser, EveryTruncationOfAValidFrame) {
       EXPECT_EQ(drop_name(why), drop_name(expect)) << "vlan " << vlan << " len " << len;
     }
   }
+}
+
+// Every single-bit corruption of the headers of a valid TCP frame: the fast path either
+// declines or agrees with parse_frame (a flipped checksum bit must not slip through).
+TEST(Parser, FastPathNeverAcceptsACorruptedHeaderParseFrameRefuses) {
+  Spec s;
+  s.l4_bytes = 20 + 10;
+  Bytes full = build_ipv4(s);
+  Parsed fast{};
+  ASSERT_TRUE(parse_tcp_fast(full.data(), static_cast<uint32_t>(full.size()), IpChecksum::verify, &fast));
+  int declined = 0;
+  for (size_t byte = 12; byte < 14 + 20 + 20; ++byte)
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes f = full;
+      f[byte] ^= static_cast<uint8_t>(1u << bit);
+      EXPECT_TRUE(fast_path_agrees(f.data(), static_cast<uint32_t>(f.size()), IpChecksum::verify))
+          << "byte " << byte << " bit " << bit;
+      declined += !parse_tcp_fast(f.data(), static_cast<uint32_t>(f.size()), IpChecksum::verify, &fast);
+    }
+  EXPECT_GE(declined, 20 * 8) << "every IPv4 header bit flip breaks the checksum or a field check";
 }
 
 // The ICMP/UDP minimum header sizes at the exact boundary are accepted.
