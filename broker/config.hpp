@@ -35,10 +35,13 @@ struct LimitsConfig {
 };
 
 // [interval]: next = clamp(max(rt_now, rt_last) * multiplier, min_ms, max_ms).
+// max_ms plus a probe of up to limits.max_response_ms is the longest gap between two
+// heartbeats of a healthy node: with the defaults 2 s, well below lbcp's default
+// warning time (5 s) even when one heartbeat is lost.
 struct IntervalConfig {
   double multiplier = 100.0;
   uint32_t min_ms = 200;
-  uint32_t max_ms = 2000;
+  uint32_t max_ms = 1000;
 };
 
 // [heartbeat]: where heartbeats go and what they say about this node.

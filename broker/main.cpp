@@ -3,15 +3,15 @@
 // see docs/broker.md for how to run it.
 //
 // Start-up order: options, config (refused whole on any error), logging, libcurl, the
-// signal mask, the monitor thread; shut-down in reverse. SIGTERM and SIGINT are blocked
-// in every thread and taken by the main thread with sigwait, so no work happens in a
-// signal handler; the main thread then wakes the monitor through its StopSignal.
-#include <pthread.h>
+// signal mask, the monitor thread; shut-down in reverse. SIGTERM, SIGINT and SIGHUP are
+// blocked in every thread and taken by the main thread with sigwait (signals.hpp), so
+// no work happens in a signal handler; SIGHUP is logged and changes nothing, SIGPIPE is
+// ignored. On SIGTERM or SIGINT the main thread wakes the monitor through its
+// StopSignal.
 #include <spdlog/spdlog.h>
 #include <curl/curl.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +23,7 @@
 #include "monitor.hpp"
 #include "probe.hpp"
 #include "sender.hpp"
+#include "signals.hpp"
 
 namespace {
 
@@ -122,12 +123,8 @@ int probe_once(const BrokerConfig& config) {
 }
 
 int run(const BrokerConfig& config) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
   // Before any thread starts, so every thread inherits the mask.
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  block_process_signals();
 
   HttpProber prober(config.probe);
   ProcLoadSource load(config.heartbeat.service_port);
@@ -136,8 +133,7 @@ int run(const BrokerConfig& config) {
   StopSignal stop;
   std::thread monitor_thread([&] { monitor.run(stop); });
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  int signal_number = wait_for_stop_signal();
   spdlog::get("broker")->info("{}: stopping", strsignal(signal_number));
   stop.request_stop();
   monitor_thread.join();

@@ -151,9 +151,15 @@ size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
 
 size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
 
+// Non-zero ends the transfer with CURLE_ABORTED_BY_CALLBACK.
+int check_cancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load(std::memory_order_relaxed) ? 1 : 0;
+}
+
 class CurlTransport final : public AlertTransport {
  public:
-  bool send_mail(const AlertsConfig& config, const std::string& message, std::string* error) override {
+  bool send_mail(const AlertsConfig& config, const std::string& message, const std::atomic<bool>& cancel,
+                 std::string* error) override {
     CURL* curl = curl_easy_init();
     if (!curl) return fail(error, "curl_easy_init failed");
     char curl_error[CURL_ERROR_SIZE] = {0};
@@ -168,15 +174,16 @@ class CurlTransport final : public AlertTransport {
     curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     if (config.smtp_starttls) curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-    common_options(curl, config, curl_error);
+    common_options(curl, config, cancel, curl_error);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(recipients);
     curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) return fail(error, describe(rc, curl_error));
+    if (rc != CURLE_OK) return fail(error, describe(rc, curl_error, cancel));
     return true;
   }
 
-  bool post_json(const AlertsConfig& config, const std::string& body, std::string* error) override {
+  bool post_json(const AlertsConfig& config, const std::string& body, const std::atomic<bool>& cancel,
+                 std::string* error) override {
     CURL* curl = curl_easy_init();
     if (!curl) return fail(error, "curl_easy_init failed");
     char curl_error[CURL_ERROR_SIZE] = {0};
@@ -187,26 +194,35 @@ class CurlTransport final : public AlertTransport {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "lbcp");
-    common_options(curl, config, curl_error);
+    common_options(curl, config, cancel, curl_error);
     CURLcode rc = curl_easy_perform(curl);
     long status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) return fail(error, describe(rc, curl_error));
+    if (rc != CURLE_OK) return fail(error, describe(rc, curl_error, cancel));
     if (status < 200 || status > 299) return fail(error, "HTTP status " + std::to_string(status));
     return true;
   }
 
  private:
-  static void common_options(CURL* curl, const AlertsConfig& config, char* error_buffer) {
+  static void common_options(CURL* curl, const AlertsConfig& config, const std::atomic<bool>& cancel,
+                             char* error_buffer) {
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeout_ms));
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.timeout_ms));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // a thread that is not the main one
+    // The progress callback is how a stopping lbcp ends a transfer that would otherwise
+    // run until timeout_ms.
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, check_cancel);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&cancel));
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   }
   // curl's own message names the host and port; the generic text only when it is empty.
-  static std::string describe(CURLcode rc, const char* detail) { return detail[0] ? detail : curl_easy_strerror(rc); }
+  static std::string describe(CURLcode rc, const char* detail, const std::atomic<bool>& cancel) {
+    if (rc == CURLE_ABORTED_BY_CALLBACK && cancel.load()) return "cancelled: lbcp is stopping";
+    return detail[0] ? detail : curl_easy_strerror(rc);
+  }
   static bool fail(std::string* error, std::string message) {
     *error = std::move(message);
     return false;
@@ -228,6 +244,7 @@ void AlertSender::start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  cancel_.store(false);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -238,8 +255,11 @@ void AlertSender::stop(std::chrono::milliseconds grace) {
   }
   if (grace.count() > 0) wait_idle(grace);
   {
+    // From here no attempt starts (run() checks stopping_ before each), and the one in
+    // progress, if any, is told to give up.
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    cancel_.store(true);
   }
   wake_.notify_all();
   thread_.join();
@@ -302,7 +322,7 @@ void AlertSender::attempt(Item& item, const AlertsConfig& config) {
   if (item.webhook_pending && config.webhook_url.empty()) item.webhook_pending = false;
   if (item.mail_pending) {
     std::string message = format_mail(item.alert, config, epoch_ms_now(), item.message_id, host_);
-    if (transport_->send_mail(config, message, &error)) {
+    if (transport_->send_mail(config, message, cancel_, &error)) {
       item.mail_pending = false;
       std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.mails_sent;
@@ -314,8 +334,9 @@ void AlertSender::attempt(Item& item, const AlertsConfig& config) {
                              config.smtp_url, error);
     }
   }
-  if (item.webhook_pending) {
-    if (transport_->post_json(config, format_webhook_json(item.alert, host_), &error)) {
+  // Stopping while the mail went out (or failed): the webhook waits for no one.
+  if (item.webhook_pending && !cancel_.load()) {
+    if (transport_->post_json(config, format_webhook_json(item.alert, host_), cancel_, &error)) {
       item.webhook_pending = false;
       std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.webhooks_sent;

@@ -17,6 +17,7 @@
 // sender thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,13 +36,20 @@ namespace lb::cp {
 class AlertTransport {
  public:
   virtual ~AlertTransport() = default;
-  // One attempt each; false with *error when it failed.
-  virtual bool send_mail(const AlertsConfig& config, const std::string& message, std::string* error) = 0;
-  virtual bool post_json(const AlertsConfig& config, const std::string& body, std::string* error) = 0;
+  // One attempt each; false with *error when it failed. `cancel` is set by another
+  // thread when the sender stops: an attempt in progress should then give up at once
+  // (it counts as failed).
+  virtual bool send_mail(const AlertsConfig& config, const std::string& message, const std::atomic<bool>& cancel,
+                         std::string* error) = 0;
+  virtual bool post_json(const AlertsConfig& config, const std::string& body, const std::atomic<bool>& cancel,
+                         std::string* error) = 0;
 };
 
 // libcurl: SMTP (CURLOPT_MAIL_FROM / MAIL_RCPT and an upload of the message) and an
 // HTTP POST with Content-Type application/json (a 2xx answer counts as delivered).
+// Cancellation goes through curl's progress callback, which curl calls many times a
+// second while data moves and about once a second while it waits (connecting, or for
+// a silent server): a transfer ends within about a second of `cancel` being set.
 // curl_global_init must have been called before any thread uses it.
 std::unique_ptr<AlertTransport> make_curl_transport();
 
@@ -73,8 +81,9 @@ class AlertSender {
   AlertSender& operator=(const AlertSender&) = delete;
 
   void start();
-  // Gives queued alerts up to `grace` to go out, then stops the thread (an attempt in
-  // progress finishes, bounded by timeout_ms). What is left is logged and counted.
+  // Gives queued alerts up to `grace` to go out; then no attempt starts any more, an
+  // attempt in progress is cancelled (the curl transport gives up within about a
+  // second) and the thread stops. What is left is logged and counted.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
   void reconfigure(const AlertsConfig& config);
@@ -106,6 +115,8 @@ class AlertSender {
   std::deque<Item> queue_;
   bool in_flight_ = false;
   bool stopping_ = false;
+  // Set with stopping_, read by the transport without the mutex while it transfers.
+  std::atomic<bool> cancel_{false};
   uint64_t next_id_ = 1;
   Stats stats_;
   std::thread thread_;

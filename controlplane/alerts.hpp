@@ -2,8 +2,11 @@
 // mailbox. Pure: the caller passes the time; sending is alert_sender.hpp's business.
 //
 // Policy, applied in this order to every alert offered:
-//  1. de-duplication: an alert of the same kind about the same target (backend or VIP)
-//     that already went out within dedup_window is suppressed;
+//  1. de-duplication: an alert is suppressed when the last alert that went out about
+//     the same target (backend or VIP) was of the same kind and went out within
+//     dedup_window. Any change of kind for a target (dead -> recovered -> dead) is
+//     always eligible, so the last message a person got about a target always tells its
+//     current state (unless the rate limit held it back, which the next one reports);
 //  2. rate limit: at most max_per_window alerts go out in any window of window length
 //     (sliding); the rest are suppressed;
 //  3. the next alert that does go out carries how many were suppressed since the one
@@ -60,8 +63,16 @@ class AlertPolicy {
   uint32_t pending_suppressed() const { return pending_duplicates_ + pending_rate_limited_; }
 
  private:
+  // A backend and a VIP are different targets even if their address:port were equal.
+  using Target = std::pair<bool, std::string>;  // (about a VIP, "address:port")
+  struct LastSent {
+    AlertKind kind;
+    uint64_t time_ms;
+  };
+  static Target target_of(const Alert& alert);
+
   AlertPolicyParams params_;
-  std::map<std::pair<std::string, AlertKind>, uint64_t> last_sent_;  // (target, kind) -> time
+  std::map<Target, LastSent> last_sent_;  // the last alert that went out per target, within dedup_window
   std::deque<uint64_t> sent_times_;                                   // within window_ms
   uint32_t pending_duplicates_ = 0, pending_rate_limited_ = 0;
   uint64_t sent_ = 0, duplicates_total_ = 0, rate_limited_total_ = 0;

@@ -26,8 +26,11 @@ struct DataplaneLinkConfig {
 
 struct HealthConfig {
   uint32_t tick_ms = 100;             // one counter step
-  uint32_t warning_ticks = 30;        // counter > this: warning (no new flows)
-  uint32_t dead_ticks = 100;          // counter > this: dead; must exceed warning_ticks
+  // The defaults fit lbbroker's: its interval.max_ms (1 s) plus limits.max_response_ms
+  // (1 s) is 2 s between beats at most, so a node misses warning (5 s) even when one
+  // heartbeat is lost; dead (15 s) takes several missed beats.
+  uint32_t warning_ticks = 50;        // counter > this: warning (no new flows)
+  uint32_t dead_ticks = 150;          // counter > this: dead; must exceed warning_ticks
   uint32_t slow_start_s = 0;          // ramp after a return to ok; 0 = full weight at once
   uint32_t slow_start_steps = 10;     // weight goes 100/steps, 2*100/steps, ... 100 percent
 };

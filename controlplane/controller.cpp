@@ -1,5 +1,6 @@
 #include "controller.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "logging.hpp"
@@ -27,6 +28,12 @@ HealthParams health_params(const HealthConfig& c) {
   return p;
 }
 
+uint64_t dataplane_stall_ms(const HealthParams& p) {
+  constexpr uint64_t kMaxStallMs = 250;
+  uint64_t warning_ms = uint64_t{p.warning_ticks} * p.tick_ms;  // both up to 2^32: 64-bit
+  return std::max<uint64_t>(1, std::min(kMaxStallMs, warning_ms / 4));
+}
+
 AlertPolicyParams alert_policy_params(const AlertsConfig& c) {
   AlertPolicyParams p;
   p.dedup_window_ms = uint64_t{c.dedup_window_s} * 1000;
@@ -49,9 +56,10 @@ Controller::~Controller() { stop(); }
 
 void Controller::start() { sender_.start(); }
 
-void Controller::stop() {
-  sender_.stop(std::chrono::milliseconds(2000));
+void Controller::stop(std::chrono::milliseconds grace) {
+  // The segment first: it must not wait for a mail server.
   link_.detach();
+  sender_.stop(grace);
 }
 
 void Controller::on_attached(uint64_t mono_ms) {
@@ -67,6 +75,7 @@ void Controller::sync_from_dataplane(uint64_t mono_ms) {
   // An lbdp that has not published its table yet would look like one without backends:
   // never sync from that, or every backend would be dropped and re-added.
   if (!link_.read_stats(stats_.get())) return;
+  ++table_syncs_;
   uint32_t count = std::min<uint32_t>(stats_->backend_count, shm::kMaxBackends);
   health_.sync(stats_->backends, count, mono_ms, &changes_);
   commands_dirty_ = true;  // a re-push may have become due
@@ -80,24 +89,32 @@ void Controller::poll(uint64_t mono_ms, uint64_t epoch_ms) {
   if (link_.maintain(mono_ms)) on_attached(mono_ms);
   if (!link_.attached()) return;
   link_.alive(mono_ms);
+  // The table is read once however many snapshots were announced: a new lbcp finds up to
+  // a ring's worth of old events, and each read copies the whole stats area.
+  bool snapshot_published = false;
   link_.drain_events([&](const shm::EventRecord& event) {
     auto log = logger("shm");
     switch (event.kind) {
       case shm::EventKind::started: log->info("lbdp reports: started"); break;
       case shm::EventKind::snapshot_published:
         log->debug("lbdp published configuration snapshot {}", event.value);
-        sync_from_dataplane(mono_ms);
+        snapshot_published = true;
         break;
       case shm::EventKind::stopping: log->warn("lbdp reports: stopping"); break;
       default: log->warn("lbdp sent an unknown event kind {}", static_cast<uint32_t>(event.kind));
     }
   });
+  if (snapshot_published) sync_from_dataplane(mono_ms);
   link_.drain_heartbeats([&](const shm::HeartbeatRecord& record) {
     std::optional<hb::Message> message = intake_.check(record, epoch_ms);
     if (!message) return;
     Endpoint backend{message->node_addr, message->service_port};
-    switch (health_.heartbeat(backend, message->flags, message->load, mono_ms, &changes_)) {
-      case HealthMachine::Beat::accepted: check_interval(backend, message->load.interval_ms); break;
+    // When lbdp queued it, on the same clock: a heartbeat that waited in the ring (lbcp
+    // busy, or just started) is as old as it is. Never later than now, and 0 (not set)
+    // means now.
+    uint64_t received_ms = record.rx_ms != 0 && record.rx_ms <= mono_ms ? record.rx_ms : mono_ms;
+    switch (health_.heartbeat(backend, message->flags, message->load, received_ms, &changes_)) {
+      case HealthMachine::Beat::accepted: check_interval(backend, message->load); break;
       case HealthMachine::Beat::draining:
         ++draining_beats_;
         logger("health")->debug("{}: draining heartbeat, counted as none", to_string(backend));
@@ -115,12 +132,12 @@ void Controller::poll(uint64_t mono_ms, uint64_t epoch_ms) {
 void Controller::tick(uint64_t mono_ms, uint64_t epoch_ms) {
   poll(mono_ms, epoch_ms);  // nothing waiting in the ring is counted as missing
   if (!link_.attached()) return;
-  bool stalled = link_.dataplane_stalled(mono_ms, kDataplaneStallMs);
+  uint64_t stall_ms = dataplane_stall_ms(health_.params());
+  bool stalled = link_.dataplane_stalled(mono_ms, stall_ms);
   if (stalled != stalled_) {
     stalled_ = stalled;
     if (stalled)
-      logger("health")->error("lbdp's main loop has not run for over {} ms: health counting paused",
-                              kDataplaneStallMs);
+      logger("health")->error("lbdp's main loop has not run for over {} ms: health counting paused", stall_ms);
     else
       logger("health")->info("lbdp's main loop runs again: health counting resumed");
   }
@@ -133,23 +150,28 @@ void Controller::tick(uint64_t mono_ms, uint64_t epoch_ms) {
   log_intake(mono_ms);
 }
 
-void Controller::check_interval(Endpoint backend, uint32_t interval_ms) {
-  // A broker whose next probe comes later than the warning time goes warning between
-  // its beats. That is the paper's rule for a slow node, but when it happens for a
-  // fast one the thresholds are too tight: say so once per backend and episode.
+void Controller::check_interval(Endpoint backend, const hb::Load& load) {
+  // The next heartbeat comes after the announced interval plus the next probe, which
+  // takes about as long as this one did. A broker for which that is later than the
+  // warning time goes warning between its beats. That is the paper's rule for a slow
+  // node, but when it happens for a fast one the thresholds are too tight: say so once
+  // per backend and episode.
   const HealthParams& p = health_.params();
   uint64_t warning_ms = uint64_t{p.warning_ticks} * p.tick_ms;
-  bool beyond = interval_ms > warning_ms;
+  uint64_t response_ms = (uint64_t{load.response_us} + 999) / 1000;
+  uint64_t next_beat_ms = uint64_t{load.interval_ms} + response_ms;
+  bool beyond = next_beat_ms > warning_ms;
   bool known = slow_brokers_.count(backend) != 0;
   if (beyond && !known) {
     slow_brokers_.insert(backend);
-    logger("health")->warn("{}: its broker announces the next probe in {} ms, beyond the warning time of {} ms: it "
-                           "will go warning between heartbeats (slow node, or interval.max_ms above the warning time)",
-                           to_string(backend), interval_ms, warning_ms);
+    logger("health")->warn("{}: its broker announces the next probe in {} ms, and its probe took {} ms: the next "
+                           "heartbeat comes after the warning time of {} ms, so it will go warning between "
+                           "heartbeats (slow node, or interval.max_ms plus the probe time above the warning time)",
+                           to_string(backend), load.interval_ms, response_ms, warning_ms);
   } else if (!beyond && known) {
     slow_brokers_.erase(backend);
-    logger("health")->info("{}: its broker's probe interval ({} ms) is within the warning time again",
-                           to_string(backend), interval_ms);
+    logger("health")->info("{}: its broker's probe interval and time ({} + {} ms) are within the warning time again",
+                           to_string(backend), load.interval_ms, response_ms);
   }
 }
 

@@ -10,11 +10,17 @@
 //   pending commands -> DataplaneLink.push; the health report; controlplane_alive_ms
 //
 // While lbcp is not attached, or lbdp's main loop has stalled, no tick counts: lbcp
-// cannot see heartbeats then, and counting would declare every backend dead.
+// cannot see heartbeats then, and counting would declare every backend dead. A stall
+// is noticed after dataplane_stall_ms(), a quarter of the warning time at most, so the
+// ticks counted before the pause never take a backend to warning.
+//
+// A heartbeat counts from when lbdp received it (HeartbeatRecord::rx_ms), not from when
+// lbcp got round to reading the ring.
 //
 // Thread-safety: one thread (the event loop) calls everything.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -33,16 +39,25 @@ namespace lb::cp {
 HealthParams health_params(const HealthConfig& config);
 AlertPolicyParams alert_policy_params(const AlertsConfig& config);
 
+// How long lbdp's main loop may go without marking itself alive (it does so every ~1 ms)
+// before lbcp pauses counting: min(250 ms, warning time / 4), at least 1 ms. A quarter
+// of the warning time leaves the counter far below warning when counting pauses;
+// 250 ms is far beyond any scheduling hiccup of a busy-polling lbdp.
+uint64_t dataplane_stall_ms(const HealthParams& params);
+
 class Controller {
  public:
-  // lbdp's main loop counts as stalled after this long without marking itself alive.
-  static constexpr uint64_t kDataplaneStallMs = 3000;
+  // How long stop() lets queued alerts go out by default.
+  static constexpr std::chrono::milliseconds kStopGrace{2000};
 
   Controller(const Config& config, hb::Key key, std::unique_ptr<AlertTransport> transport, std::string host);
   ~Controller();
 
   void start();                        // the alert sender's thread
-  void stop();                         // gives queued alerts a moment, detaches
+  // Detaches from the segment at once (lbdp and a new lbcp need not wait for mail),
+  // then gives queued alerts up to `grace` to go out and cancels a delivery still in
+  // progress (see AlertSender::stop).
+  void stop(std::chrono::milliseconds grace = kStopGrace);
 
   // mono_ms: CLOCK_MONOTONIC ms (shm::monotonic_ms); epoch_ms: wall clock.
   void poll(uint64_t mono_ms, uint64_t epoch_ms);
@@ -52,6 +67,10 @@ class Controller {
   // it changes a key that needs a restart; the running config then stays.
   bool reload(const Config& next, hb::Key key, std::vector<std::string>* errors);
   const Config& config() const { return config_; }
+  bool attached() const { return link_.attached(); }
+  // How many times lbdp's backend table has been read (diagnostics): once on attach,
+  // once per tick, and once per poll that found "snapshot published" events.
+  uint64_t table_syncs() const { return table_syncs_; }
 
  private:
   void on_attached(uint64_t mono_ms);
@@ -61,7 +80,7 @@ class Controller {
              uint64_t epoch_ms);
   std::string describe_backend(Endpoint backend, uint64_t mono_ms) const;
   void flush_commands(uint64_t mono_ms);
-  void check_interval(Endpoint backend, uint32_t interval_ms);
+  void check_interval(Endpoint backend, const hb::Load& load);
   void log_intake(uint64_t mono_ms);
 
   Config config_;
@@ -79,6 +98,7 @@ class Controller {
   uint64_t unknown_backend_beats_ = 0, draining_beats_ = 0;
   uint64_t logged_rejects_ = 0, logged_unknown_ = 0;
   uint64_t last_intake_log_ms_ = 0;
+  uint64_t table_syncs_ = 0;
 };
 
 }  // namespace lb::cp

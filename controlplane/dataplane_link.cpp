@@ -1,7 +1,5 @@
 #include "dataplane_link.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "logging.hpp"
@@ -29,10 +27,7 @@ DataplaneLink::DataplaneLink(std::string name) : name_(std::move(name)) {}
 DataplaneLink::~DataplaneLink() { detach(); }
 
 void DataplaneLink::detach() {
-  if (!attached()) return;
-  shm::Header& header = client_.get()->header;
-  int32_t mine = getpid();
-  header.controlplane_pid.compare_exchange_strong(mine, 0);
+  // SegmentClient gives header.controlplane_pid back and releases the lock.
   client_.detach();
 }
 
@@ -64,10 +59,9 @@ bool DataplaneLink::maintain(uint64_t now_ms) {
     return false;
   }
   last_failure_.clear();
-  shm::Header& header = client_.get()->header;
-  header.controlplane_pid.store(getpid());
-  header.controlplane_alive_ms.store(now_ms);
-  log->info("attached to segment {}: generation {}, lbdp pid {}", name_, client_.generation(), header.dataplane_pid);
+  // SegmentClient::attach has set header.controlplane_pid and controlplane_alive_ms.
+  log->info("attached to segment {}: generation {}, lbdp pid {}", name_, client_.generation(),
+            client_.get()->header.dataplane_pid);
   return true;
 }
 

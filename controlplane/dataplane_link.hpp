@@ -7,8 +7,9 @@
 // stopped, or a new lbdp created a new generation) it detaches and tries the new one at
 // once; maintain() returns true whenever a new attachment was made, and the caller then
 // re-pushes every backend's state (a new lbdp starts with all backends 'unknown').
-// While attached, header.controlplane_pid is ours and controlplane_alive_ms is kept
-// fresh (alive()); detaching gives the pid back.
+// While attached, header.controlplane_pid is ours (shm::SegmentClient sets it on attach
+// and gives it back on detach) and controlplane_alive_ms is kept fresh by alive(), which
+// the controller calls every poll.
 //
 // Thread-safety: not thread-safe; lbcp's event loop owns it. lbcp is the single consumer
 // of the heartbeat and event rings, the single producer of the command ring and the

@@ -180,10 +180,12 @@ int main(int argc, char** argv) {
     for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
     if (!loaded.config) return 1;
     const Config& c = *loaded.config;
-    std::printf("%s: ok (segment %s; tick %u ms, warning after %u ms, dead after %u ms; mail %s; webhook %s)\n",
-                argv[2], c.dataplane.shm.c_str(), c.health.tick_ms, c.health.warning_ticks * c.health.tick_ms,
-                c.health.dead_ticks * c.health.tick_ms, c.alerts.smtp_url.empty() ? "off" : "on",
-                c.alerts.webhook_url.empty() ? "off" : "on");
+    // Both factors go up to millions: the products need 64 bits.
+    unsigned long long warning_ms = static_cast<unsigned long long>(c.health.warning_ticks) * c.health.tick_ms;
+    unsigned long long dead_ms = static_cast<unsigned long long>(c.health.dead_ticks) * c.health.tick_ms;
+    std::printf("%s: ok (segment %s; tick %u ms, warning after %llu ms, dead after %llu ms; mail %s; webhook %s)\n",
+                argv[2], c.dataplane.shm.c_str(), c.health.tick_ms, warning_ms, dead_ms,
+                c.alerts.smtp_url.empty() ? "off" : "on", c.alerts.webhook_url.empty() ? "off" : "on");
     return 0;
   }
   if (argc == 3 && std::strcmp(argv[1], "-c") == 0) return run(argv[2]);

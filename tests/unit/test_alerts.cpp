@@ -1,13 +1,20 @@
 // lbcp's alert policy (de-duplication, rate limit, suppressed counts), the mail and
-// webhook formatting, the sender's queue and retries (with a fake transport), and the
-// [alerts] config keys. The policy takes the time as an argument; nothing sleeps.
+// webhook formatting, the sender's queue, retries and stop (with fake transports), the
+// curl transport's cancellation (against a loopback socket), and the [alerts] config
+// keys. The policy takes the time as an argument.
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alert_sender.hpp"
@@ -70,11 +77,54 @@ TEST(AlertPolicy, DifferentKindsAndTargetsAreNotDuplicates) {
   EXPECT_EQ(policy.offer(recovered, 1100), Verdict::send);
   EXPECT_EQ(policy.offer(other, 1200), Verdict::send);
   EXPECT_EQ(policy.offer(vip, 1300), Verdict::send);
-  // A flapping node: the second dead/recovered pair within the window is suppressed.
-  Alert dead2 = alert(AlertKind::dead, "10.0.0.1:80");
-  Alert recovered2 = alert(AlertKind::recovered, "10.0.0.1:80");
-  EXPECT_EQ(policy.offer(dead2, 2000), Verdict::duplicate);
-  EXPECT_EQ(policy.offer(recovered2, 2100), Verdict::duplicate);
+  // A VIP and a backend with the same address:port are different targets.
+  Alert vip_recovered = alert(AlertKind::vip_recovered, "10.0.0.1:80");
+  EXPECT_EQ(policy.offer(vip_recovered, 1400), Verdict::send);
+  Alert dead_again = alert(AlertKind::dead, "10.0.0.1:80");  // the backend's last alert said recovered
+  EXPECT_EQ(policy.offer(dead_again, 1500), Verdict::send);
+}
+
+TEST(AlertPolicy, AChangeOfKindIsNeverADuplicate) {
+  // dead (sent), recovered (sent), dead again within the window: the last alert must say
+  // dead, or the reader believes a dead node is up.
+  AlertPolicy policy(policy_params(60000, 100, 3600000));
+  const std::string target = "10.0.0.1:80";
+  std::vector<AlertKind> kinds = {AlertKind::dead, AlertKind::recovered, AlertKind::dead, AlertKind::recovered};
+  uint64_t t = 1000;
+  for (AlertKind kind : kinds) {
+    Alert a = alert(kind, target);
+    EXPECT_EQ(policy.offer(a, t), Verdict::send) << lb::cp::alert_kind_name(kind) << " at " << t;
+    t += 100;
+  }
+  // A repeat of the last kind is still a duplicate within the window.
+  Alert repeat = alert(AlertKind::recovered, target);
+  EXPECT_EQ(policy.offer(repeat, t), Verdict::duplicate);
+  Alert vip_down = alert(AlertKind::vip_down, "10.0.0.100:80");
+  Alert vip_up = alert(AlertKind::vip_recovered, "10.0.0.100:80");
+  Alert vip_down2 = alert(AlertKind::vip_down, "10.0.0.100:80");
+  EXPECT_EQ(policy.offer(vip_down, t + 1), Verdict::send);
+  EXPECT_EQ(policy.offer(vip_up, t + 2), Verdict::send);
+  EXPECT_EQ(policy.offer(vip_down2, t + 3), Verdict::send);
+  EXPECT_EQ(policy.sent(), 7u);
+  EXPECT_EQ(policy.duplicates(), 1u);
+}
+
+TEST(AlertPolicy, AChangeOfKindIsStillRateLimited) {
+  // At most 2 in the window: dead, recovered go out; dead again is held back by the rate
+  // limit, not by de-duplication; once the window allows, it goes out and says so.
+  AlertPolicy policy(policy_params(60000, 2, 10000));
+  const std::string target = "10.0.0.1:80";
+  Alert dead = alert(AlertKind::dead, target);
+  Alert recovered = alert(AlertKind::recovered, target);
+  Alert dead2 = alert(AlertKind::dead, target);
+  EXPECT_EQ(policy.offer(dead, 0), Verdict::send);
+  EXPECT_EQ(policy.offer(recovered, 100), Verdict::send);
+  EXPECT_EQ(policy.offer(dead2, 200), Verdict::rate_limited);
+  // The last one that went out said "recovered": a later "dead" is not its duplicate.
+  Alert dead3 = alert(AlertKind::dead, target);
+  EXPECT_EQ(policy.offer(dead3, 10100), Verdict::send);
+  EXPECT_EQ(dead3.suppressed_rate_limited, 1u);
+  EXPECT_EQ(dead3.suppressed_duplicates, 0u);
 }
 
 TEST(AlertPolicy, RateLimitCountsWhatItSuppressesAndTheNextAlertSaysSo) {
@@ -188,9 +238,11 @@ class FakeTransport : public lb::cp::AlertTransport {
  public:
   explicit FakeTransport(int mail_failures, int webhook_failures = 0)
       : mail_failures_(mail_failures), webhook_failures_(webhook_failures) {}
-  bool send_mail(const lb::cp::AlertsConfig&, const std::string& message, std::string* error) override {
+  bool send_mail(const lb::cp::AlertsConfig&, const std::string& message, const std::atomic<bool>&,
+                 std::string* error) override {
     std::lock_guard<std::mutex> lock(mutex_);
     ++mail_attempts;
+    attempted_mails.push_back(message);
     if (mail_failures_ != 0) {
       if (mail_failures_ > 0) --mail_failures_;
       *error = "450 try later";
@@ -199,7 +251,8 @@ class FakeTransport : public lb::cp::AlertTransport {
     mails.push_back(message);
     return true;
   }
-  bool post_json(const lb::cp::AlertsConfig&, const std::string& body, std::string* error) override {
+  bool post_json(const lb::cp::AlertsConfig&, const std::string& body, const std::atomic<bool>&,
+                 std::string* error) override {
     std::lock_guard<std::mutex> lock(mutex_);
     ++webhook_attempts;
     if (webhook_failures_ != 0) {
@@ -213,8 +266,17 @@ class FakeTransport : public lb::cp::AlertTransport {
   std::mutex mutex_;
   int mail_failures_, webhook_failures_;  // -1 = always fail
   int mail_attempts = 0, webhook_attempts = 0;
-  std::vector<std::string> mails, posts;
+  std::vector<std::string> attempted_mails;  // every attempt, failed or not
+  std::vector<std::string> mails, posts;     // delivered
 };
+
+// The "Message-ID: ..." header line of a message ("" when there is none).
+std::string message_id_of(const std::string& message) {
+  size_t start = message.find("\r\nMessage-ID: ");
+  if (start == std::string::npos) return "";
+  start += 2;
+  return message.substr(start, message.find("\r\n", start) - start);
+}
 
 lb::cp::AlertsConfig fast_retry_config() {
   lb::cp::AlertsConfig c = mail_config();
@@ -252,17 +314,34 @@ TEST(AlertSender, AFailedMailIsRetriedWithTheSameMessageId) {
   sender.start();
   sender.enqueue(alert(AlertKind::dead, "10.0.0.1:80"));
   ASSERT_TRUE(sender.wait_idle(std::chrono::seconds(10)));
+  std::string first_alert_id;
+  {
+    std::lock_guard<std::mutex> lock(fake->mutex_);
+    ASSERT_EQ(fake->attempted_mails.size(), 3u);
+    first_alert_id = message_id_of(fake->attempted_mails[0]);
+  }
+  // Another alert gets another Message-ID.
+  sender.enqueue(alert(AlertKind::recovered, "10.0.0.1:80"));
+  ASSERT_TRUE(sender.wait_idle(std::chrono::seconds(10)));
   sender.stop();
   lb::cp::AlertSender::Stats s = sender.stats();
-  EXPECT_EQ(s.mails_sent, 1u);
-  EXPECT_EQ(s.webhooks_sent, 1u);
+  EXPECT_EQ(s.mails_sent, 2u);
+  EXPECT_EQ(s.webhooks_sent, 2u);
   EXPECT_EQ(s.failed_attempts, 2u);
   EXPECT_EQ(s.given_up, 0u);
   std::lock_guard<std::mutex> lock(fake->mutex_);
-  EXPECT_EQ(fake->mail_attempts, 3);
-  EXPECT_EQ(fake->webhook_attempts, 1);  // delivered at once: not sent again with the mail retries
-  ASSERT_EQ(fake->mails.size(), 1u);
-  EXPECT_NE(fake->mails[0].find("Message-ID: <lbcp."), std::string::npos);
+  EXPECT_EQ(fake->mail_attempts, 4);
+  EXPECT_EQ(fake->webhook_attempts, 2);  // each delivered at once: not sent again with the mail retries
+  ASSERT_EQ(fake->mails.size(), 2u);
+  // Every attempt of the first alert, the two failed ones and the delivered one, carries
+  // the same Message-ID.
+  ASSERT_EQ(fake->attempted_mails.size(), 4u);
+  EXPECT_EQ(first_alert_id.rfind("Message-ID: <lbcp.", 0), 0u) << first_alert_id;
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(message_id_of(fake->attempted_mails[i]), first_alert_id) << "attempt " << i;
+  EXPECT_EQ(message_id_of(fake->mails[0]), first_alert_id);
+  std::string second_alert_id = message_id_of(fake->attempted_mails[3]);
+  EXPECT_FALSE(second_alert_id.empty());
+  EXPECT_NE(second_alert_id, first_alert_id);
 }
 
 TEST(AlertSender, GivesUpAfterTheConfiguredAttempts) {
@@ -277,6 +356,96 @@ TEST(AlertSender, GivesUpAfterTheConfiguredAttempts) {
   EXPECT_EQ(sender.stats().failed_attempts, 4u);
   std::lock_guard<std::mutex> lock(fake->mutex_);
   EXPECT_EQ(fake->mail_attempts, 4);
+}
+
+// Attempts that hang (a server that accepts and never answers) until the sender
+// cancels them, or for 8 s.
+class HangingTransport : public lb::cp::AlertTransport {
+ public:
+  bool send_mail(const lb::cp::AlertsConfig&, const std::string&, const std::atomic<bool>& cancel,
+                 std::string* error) override {
+    return hang(cancel, &mail_attempts, error);
+  }
+  bool post_json(const lb::cp::AlertsConfig&, const std::string&, const std::atomic<bool>& cancel,
+                 std::string* error) override {
+    return hang(cancel, &webhook_attempts, error);
+  }
+  std::atomic<int> mail_attempts{0}, webhook_attempts{0};
+  std::atomic<bool> saw_cancel{false};
+
+ private:
+  bool hang(const std::atomic<bool>& cancel, std::atomic<int>* attempts, std::string* error) {
+    ++*attempts;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+    while (!cancel.load() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (cancel.load()) saw_cancel = true;
+    *error = "no answer";
+    return false;
+  }
+};
+
+TEST(AlertSender, StopCancelsTheAttemptInProgressAndStartsNoOther) {
+  auto transport = std::make_unique<HangingTransport>();
+  HangingTransport* fake = transport.get();
+  lb::cp::AlertsConfig config = fast_retry_config();
+  config.webhook_url = "http://127.0.0.1:9/hook";
+  config.timeout_ms = 10000;
+  lb::cp::AlertSender sender(config, std::move(transport), "lb1");
+  sender.start();
+  sender.enqueue(alert(AlertKind::dead, "10.0.0.1:80"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (fake->mail_attempts.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(fake->mail_attempts.load(), 1);
+
+  auto start = std::chrono::steady_clock::now();
+  sender.stop(std::chrono::milliseconds(100));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(2)) << "stop waited for the attempt in progress";
+  EXPECT_TRUE(fake->saw_cancel.load());
+  EXPECT_EQ(fake->mail_attempts.load(), 1);
+  EXPECT_EQ(fake->webhook_attempts.load(), 0) << "an attempt started after stop";
+  lb::cp::AlertSender::Stats s = sender.stats();
+  EXPECT_EQ(s.failed_attempts, 1u);
+  EXPECT_EQ(s.dropped, 1u);
+  EXPECT_EQ(s.waiting, 0u);
+}
+
+// The real transport against a loopback listener that never accepts: the TCP handshake
+// completes in the kernel, the SMTP greeting never comes, so only cancellation (or the
+// 30 s timeout) ends the attempt.
+TEST(CurlTransport, ACancelledAttemptEndsWithinAboutASecond) {
+  ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+
+  lb::cp::AlertsConfig config = mail_config();
+  config.smtp_url = "smtp://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  config.timeout_ms = 30000;
+  std::unique_ptr<lb::cp::AlertTransport> transport = lb::cp::make_curl_transport();
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  std::string error;
+  bool sent = transport->send_mail(config, "Subject: test\r\n\r\nbody\r\n", cancel, &error);
+  auto took = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  close(listener);
+  curl_global_cleanup();
+  EXPECT_FALSE(sent);
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_NE(error.find("cancelled"), std::string::npos) << error;
 }
 
 TEST(AlertSender, NothingConfiguredMeansLogOnly) {

@@ -1,10 +1,12 @@
 // Unit tests for lbbroker's pure parts: the adaptive interval, the config loader and
-// its file:line errors, the /proc parsers, the verdict, and one monitor step driven
-// through fakes (no network, no sleeping).
+// its file:line errors, the /proc parsers, the verdict, one monitor step driven
+// through fakes (no network, no sleeping), and which signals stop the process.
 #include <gtest/gtest.h>
 
+#include <pthread.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -15,6 +17,7 @@
 #include "interval.hpp"
 #include "load.hpp"
 #include "monitor.hpp"
+#include "signals.hpp"
 #include "verdict.hpp"
 
 namespace lb::broker {
@@ -158,6 +161,11 @@ TEST_F(BrokerConfigTest, OptionalKeysTakeTheirDefaults) {
   EXPECT_DOUBLE_EQ(c.interval.multiplier, defaults.interval.multiplier);
   EXPECT_EQ(c.interval.min_ms, defaults.interval.min_ms);
   EXPECT_EQ(c.interval.max_ms, defaults.interval.max_ms);
+  // The timing rule (docs/controlplane.md): max_ms plus max_response_ms, 2 s, stays well
+  // below lbcp's default warning time of 5 s.
+  EXPECT_EQ(c.interval.min_ms, 200u);
+  EXPECT_EQ(c.interval.max_ms, 1000u);
+  EXPECT_EQ(c.limits.max_response_ms, 1000u);
   EXPECT_EQ(c.heartbeat.target_port, hb::kDefaultPort);
   EXPECT_EQ(c.heartbeat.key_file, dir_ + "/hb.key");
   EXPECT_EQ(c.heartbeat.key.size(), 32u);
@@ -557,6 +565,42 @@ TEST_F(MonitorTest, RunStopsAtOnceAndSendsADrainingHeartbeat) {
   hb::Message last = decode_sent(1);
   EXPECT_EQ(last.flags, hb::kFlagDraining);
   EXPECT_EQ(last.sequence, 2u);
+}
+
+// --- process signals ---------------------------------------------------------------
+
+// SIGHUP (logrotate's "kill -HUP") must not stop lbbroker, and SIGPIPE must not kill it.
+// The signals are raised at this thread with them blocked, so they wait as pending
+// until wait_for_stop_signal takes them.
+TEST(Signals, HangupIsTakenAndWaitedPastOnlyTermStops) {
+  sigset_t before;
+  pthread_sigmask(SIG_SETMASK, nullptr, &before);
+  struct sigaction pipe_before {};
+  sigaction(SIGPIPE, nullptr, &pipe_before);
+
+  block_process_signals();
+  sigset_t blocked;
+  pthread_sigmask(SIG_SETMASK, nullptr, &blocked);
+  EXPECT_EQ(sigismember(&blocked, SIGHUP), 1);
+  EXPECT_EQ(sigismember(&blocked, SIGTERM), 1);
+  EXPECT_EQ(sigismember(&blocked, SIGINT), 1);
+  struct sigaction pipe_now {};
+  sigaction(SIGPIPE, nullptr, &pipe_now);
+  EXPECT_EQ(pipe_now.sa_handler, SIG_IGN);
+
+  ASSERT_EQ(raise(SIGHUP), 0);
+  ASSERT_EQ(raise(SIGHUP), 0);  // standard signals do not queue: still one pending
+  ASSERT_EQ(raise(SIGTERM), 0);
+  EXPECT_EQ(wait_for_stop_signal(), SIGTERM);
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGHUP), 0) << "the SIGHUP was taken, not left pending";
+
+  ASSERT_EQ(raise(SIGINT), 0);
+  EXPECT_EQ(wait_for_stop_signal(), SIGINT);
+
+  sigaction(SIGPIPE, &pipe_before, nullptr);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 }  // namespace

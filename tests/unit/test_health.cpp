@@ -490,8 +490,10 @@ TEST(ControlplaneConfig, DefaultsNeedOnlyTheKeyFile) {
   ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0]);
   EXPECT_EQ(r.config->dataplane.shm, "/lbdp");
   EXPECT_EQ(r.config->health.tick_ms, 100u);
-  EXPECT_EQ(r.config->health.warning_ticks, 30u);
-  EXPECT_EQ(r.config->health.dead_ticks, 100u);
+  // 5 s and 15 s: above lbbroker's longest gap between beats (interval.max_ms 1 s plus
+  // limits.max_response_ms 1 s), even with one heartbeat lost.
+  EXPECT_EQ(r.config->health.warning_ticks, 50u);
+  EXPECT_EQ(r.config->health.dead_ticks, 150u);
   EXPECT_EQ(r.config->health.slow_start_s, 0u);
   EXPECT_EQ(r.config->heartbeat.max_skew_ms, 30000u);
   EXPECT_EQ(r.config->heartbeat.key_file_line, 2);
