@@ -139,7 +139,7 @@ struct BackendEntry {
   uint16_t port;
   uint8_t admin_state;     // lb::BackendState: 0 up, 1 drain, 2 maintenance
   Health health;           // as lbdp applies it
-  uint32_t weight;         // effective: configured x weight_percent / 100
+  uint32_t weight;         // configured
   uint16_t weight_percent; // slow start as lbdp applies it
   uint16_t reserved;
   uint32_t open_flows;

@@ -2,7 +2,6 @@
 #include "shm_segment.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +41,30 @@ std::string errno_text(const char* what, const std::string& name) {
   return std::string(what) + " " + name + ": " + std::strerror(errno);
 }
 
+// Liveness through the kernel instead of pids: lbdp holds an open-file-description
+// write lock on byte 0 of its segment for as long as it runs, the attached lbcp one on
+// byte 1. The kernel drops them when the process dies, however it dies.
+constexpr off_t kDataplaneLockByte = 0;
+constexpr off_t kControlPlaneLockByte = 1;
+
+bool lock_byte(int fd, off_t byte) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+
+bool byte_locked_by_other(int fd, off_t byte) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
 uint64_t inode_of_name(const std::string& name) {
   struct stat st;
   if (stat(("/dev/shm" + name).c_str(), &st) != 0) return 0;
@@ -60,13 +83,22 @@ bool SegmentOwner::create(const std::string& name, std::string* error) {
     *error = "shared-memory name '" + name + "' must be '/' followed by a name without '/'";
     return false;
   }
-  // A fresh object: an lbcp still mapping the old one sees its state go closed (below,
-  // or never if lbdp died) and the name refer to another inode, and re-attaches.
+  // A live lbdp serving this name keeps it.
+  if (int old = shm_open(name.c_str(), O_RDWR, 0); old >= 0) {
+    bool live = byte_locked_by_other(old, kDataplaneLockByte);
+    ::close(old);
+    if (live) {
+      *error = "shared-memory segment " + name + " belongs to a running lbdp; give this one another name";
+      return false;
+    }
+  }
+  // A fresh object: an lbcp still mapping the old one sees it closed (or its lbdp gone)
+  // and the name refer to another inode, and re-attaches.
   shm_unlink(name.c_str());
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   if (fd < 0) return *error = errno_text("shm_open", name), false;
-  if (ftruncate(fd, sizeof(Segment)) != 0) {
-    *error = errno_text("ftruncate", name);
+  if (!lock_byte(fd, kDataplaneLockByte) || ftruncate(fd, sizeof(Segment)) != 0) {
+    *error = errno_text("lock or size", name);
     ::close(fd);
     shm_unlink(name.c_str());
     return false;
@@ -136,12 +168,19 @@ SegmentClient::Attach SegmentClient::attach(const std::string& name, std::string
     ::close(fd);
     return Attach::not_ready;
   }
-  // Check the header before trusting the size of the rest.
+  // Check the header before trusting the size of the rest. A header still being written
+  // (no magic yet, or not ready) or one whose lbdp is gone is not ready, not a mismatch.
   Header header;
   if (pread(fd, &header, sizeof(Header), 0) != static_cast<ssize_t>(sizeof(Header))) {
     *error = errno_text("read header of", name);
     ::close(fd);
     return Attach::error;
+  }
+  if (header.magic == 0 || header.state.load() != static_cast<uint32_t>(SegmentState::ready) ||
+      !byte_locked_by_other(fd, kDataplaneLockByte)) {
+    *error = name + ": segment is not ready (lbdp starting, stopped or gone)";
+    ::close(fd);
+    return Attach::not_ready;
   }
   LayoutInfo mine = this_layout();
   if (header.magic != kMagic || header.layout_version != kLayoutVersion || header.header_size != sizeof(Header) ||
@@ -153,7 +192,7 @@ SegmentClient::Attach SegmentClient::attach(const std::string& name, std::string
     ::close(fd);
     return Attach::mismatch;
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (!lock_byte(fd, kControlPlaneLockByte)) {
     *error = name + ": another control plane is attached (pid " + std::to_string(header.controlplane_pid.load()) + ")";
     ::close(fd);
     return Attach::locked;
@@ -165,12 +204,6 @@ SegmentClient::Attach SegmentClient::attach(const std::string& name, std::string
     return Attach::error;
   }
   auto* seg = static_cast<Segment*>(mem);
-  if (seg->header.state.load(std::memory_order_acquire) != static_cast<uint32_t>(SegmentState::ready)) {
-    *error = name + ": segment is not ready (lbdp starting or stopped)";
-    munmap(mem, sizeof(Segment));
-    ::close(fd);
-    return Attach::not_ready;
-  }
   name_ = name;
   fd_ = fd;
   inode_ = static_cast<uint64_t>(st.st_ino);
@@ -185,7 +218,7 @@ void SegmentClient::detach() {
   int32_t me = getpid();
   segment_->header.controlplane_pid.compare_exchange_strong(me, 0);
   munmap(segment_, sizeof(Segment));
-  ::close(fd_);  // releases the flock
+  ::close(fd_);  // releases the lock
   segment_ = nullptr;
   fd_ = -1;
   inode_ = 0;
@@ -194,6 +227,7 @@ void SegmentClient::detach() {
 bool SegmentClient::superseded() const {
   if (!segment_) return true;
   if (segment_->header.state.load(std::memory_order_acquire) != static_cast<uint32_t>(SegmentState::ready)) return true;
+  if (!byte_locked_by_other(fd_, kDataplaneLockByte)) return true;  // lbdp died (SIGKILL, crash)
   return inode_of_name(name_) != inode_;
 }
 

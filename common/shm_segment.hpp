@@ -12,8 +12,11 @@ namespace lb::shm {
 uint64_t monotonic_ms();
 
 // lbdp's side. create() replaces any segment of that name with a fresh one (new
-// generation, empty rings) and marks it ready; the destructor marks it closed and
-// unlinks the name (only if the name still refers to this segment).
+// generation, empty rings) and marks it ready, unless a running lbdp serves that name
+// (refused). The owner holds a lock on the segment for its lifetime, which the kernel
+// releases however the process ends; that is how lbcp and a later lbdp know it is
+// alive. The destructor marks it closed and unlinks the name (only if the name still
+// refers to this segment).
 class SegmentOwner {
  public:
   SegmentOwner() = default;
@@ -32,9 +35,10 @@ class SegmentOwner {
   Segment* segment_ = nullptr;
 };
 
-// lbcp's side. attach() maps an existing segment, checks magic, layout version and the
-// layout, and takes an exclusive lock (a second lbcp is refused). superseded() tells
-// when lbdp has been restarted (the name now refers to another segment) or stopped.
+// lbcp's side. attach() maps an existing segment whose lbdp is alive, checks magic,
+// layout version and the layout, and takes an exclusive lock (a second lbcp is
+// refused). superseded() tells when lbdp has stopped, died (its lock is gone) or been
+// restarted (the name now refers to another segment).
 class SegmentClient {
  public:
   SegmentClient() = default;

@@ -422,6 +422,10 @@ bool App::init_workers() {
     wk->slowpath_out = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!wk->slowpath_out) return false;
     rings_.push_back(wk->slowpath_out);
+    std::snprintf(name, sizeof name, "lbdp_beat_%u", w);
+    wk->heartbeat_out = rte_ring_create(name, 256, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!wk->heartbeat_out) return false;
+    rings_.push_back(wk->heartbeat_out);
   }
   for (uint16_t from = 0; from < n && n > 1; ++from)
     for (uint16_t to = 0; to < n; ++to) {
@@ -511,30 +515,27 @@ void App::poll_slowpath(uint64_t now) {
   for (Worker* wk : workers_) {
     void* pkts[32];
     unsigned n = rte_ring_sc_dequeue_burst(wk->slowpath_out, pkts, 32, nullptr);
-    for (unsigned i = 0; i < n; ++i) {
-      // Workers pass ARP and heartbeats (UDP) here; ARP parses as such, anything else is
-      // a heartbeat the worker already classified.
-      auto* m = static_cast<rte_mbuf*>(pkts[i]);
-      Parsed p;
-      Drop why;
-      if (parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), IpChecksum::trusted_good, &p,
-                      &why) && p.l3 == L3::ipv4) {
-        slowpath_heartbeat(m, p);
-      } else if (rte_mbuf* reply = arp_input(m, snap, *neighbours_, now)) {
+    for (unsigned i = 0; i < n; ++i)
+      if (rte_mbuf* reply = arp_input(static_cast<rte_mbuf*>(pkts[i]), snap, *neighbours_, now)) {
         main_counters_.count(Event::arp_replies_sent);
         send_control(reply);
       }
-    }
+    n = rte_ring_sc_dequeue_burst(wk->heartbeat_out, pkts, 32, nullptr);
+    for (unsigned i = 0; i < n; ++i) slowpath_heartbeat(static_cast<rte_mbuf*>(pkts[i]));
   }
   neighbours_->poll(now, [&](uint16_t port_index, Ipv4 target) {
     if (rte_mbuf* m = arp_request(pool_, snap, port_index, target)) send_control(m);
   });
 }
 
-// A heartbeat datagram a worker steered here (it parsed it: IPv4 without options, UDP).
-void App::slowpath_heartbeat(rte_mbuf* m, const Parsed& p) {
+// A heartbeat datagram a worker steered here (it parsed it: IPv4 without options, UDP);
+// parsed again for the offsets, trusting the checksum the worker checked.
+void App::slowpath_heartbeat(rte_mbuf* m) {
   const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
-  if (p.proto == kProtoUdp) {
+  Parsed p;
+  Drop why;
+  if (parse_frame(frame, rte_pktmbuf_data_len(m), IpChecksum::trusted_good, &p, &why) && p.l3 == L3::ipv4 &&
+      p.proto == kProtoUdp) {
     const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + p.l3_offset);
     const auto* udp = reinterpret_cast<const UdpHdr*>(frame + p.l4_offset);
     uint32_t udp_len = ntoh16(udp->len_be);

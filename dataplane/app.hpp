@@ -111,7 +111,7 @@ class App {
   void noop() {}
 
   void poll_slowpath(uint64_t now_ms);
-  void slowpath_heartbeat(rte_mbuf* m, const Parsed& parsed);
+  void slowpath_heartbeat(rte_mbuf* m);
   void poll_controlplane(uint64_t now_ms);
   ControlResult publish(Config next, bool accepting);
   void send_control(rte_mbuf* m);

@@ -21,7 +21,7 @@ rte_mbuf* arp_input(rte_mbuf* m, const Snapshot& snap, NeighbourTable& neighbour
   Mac sender;
   __builtin_memcpy(sender.bytes.data(), arp->sha, 6);
   if (arp->spa_be != 0) neighbours.learn(Ipv4::from_be(arp->spa_be), port_index, sender, now_ms);
-  if (arp->op_be != hton16(1) || snap.address_kind(arp->tpa_be) == 0) {
+  if (arp->op_be != hton16(1) || (snap.address_kind(arp->tpa_be) & kAddrLocal) == 0) {
     rte_pktmbuf_free(m);
     return nullptr;
   }

@@ -194,6 +194,9 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
       auto report = std::make_unique<shm::HealthReport>();
       if (!app_.controlplane().health_report(report.get())) report->count = 0;
       const uint64_t now = shm::monotonic_ms();
+      // lbcp writes its report every tick; an old one (lbcp stopped or hung) is labelled.
+      const uint64_t report_age = report->count ? now - report->updated_ms : 0;
+      const bool stale = report_age > std::max<uint64_t>(1000, 3ull * report->tick_ms);
       auto health_of = [&](const BackendSnap& b) {
         std::string text = std::string(" health ") + shm::health_name(b.health);
         for (uint32_t i = 0; i < report->count && i < shm::kMaxHealthEntries; ++i) {
@@ -205,6 +208,7 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
                         e.load.cpu_permille, e.load.connections,
                         e.last_heartbeat_ms ? static_cast<long long>(now - e.last_heartbeat_ms) : -1LL);
           text += buf;
+          if (stale) text += " stale_report_ms " + std::to_string(report_age);
           break;
         }
         if (b.weight_percent < 100) text += " slow_start " + std::to_string(b.weight_percent) + "%";

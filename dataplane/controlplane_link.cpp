@@ -1,9 +1,6 @@
 // lbdp's end of the lbdp <-> lbcp segment. See controlplane_link.hpp.
 #include "controlplane_link.hpp"
 
-#include <signal.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "heartbeat.hpp"
@@ -11,18 +8,6 @@
 namespace lb {
 
 bool ControlPlaneLink::open(const std::string& name, std::string* error) {
-  // Another lbdp serving the same name would lose its lbcp to us: refuse instead.
-  shm::SegmentClient probe;
-  std::string ignored;
-  if (probe.attach(name, &ignored) == shm::SegmentClient::Attach::ok) {
-    int32_t pid = probe.get()->header.dataplane_pid;
-    probe.detach();
-    if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) {
-      *error = "shared-memory segment " + name + " belongs to a running lbdp (pid " + std::to_string(pid) +
-               "); give this one another [controlplane] shm name";
-      return false;
-    }
-  }
   return segment_.create(name, error);
 }
 

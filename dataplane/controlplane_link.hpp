@@ -26,7 +26,7 @@ namespace lb {
 class ControlPlaneLink {
  public:
   // Creates (replacing any stale one) the named segment. Refuses a name that a live
-  // lbdp still serves. False with *error on failure.
+  // lbdp still serves (shm::SegmentOwner::create). False with *error on failure.
   bool open(const std::string& name, std::string* error);
   // Posts `stopping` and marks the segment closed; lbcp then waits for a new one.
   void close();

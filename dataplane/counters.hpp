@@ -30,10 +30,10 @@ namespace lb {
   X(ttl_exceeded, "IPv4 TTL would reach zero")                                     \
   X(handoff_full, "software hand-off ring to the owning lcore was full")           \
   X(tx_full, "port TX queue did not accept the packet")                            \
-  X(slowpath_full, "ring to the main lcore (ARP, heartbeats) was full")            \
+  X(slowpath_full, "ARP ring to the main lcore was full")                          \
   X(icmp_ignored, "ICMP other than echo request to a local address")              \
   X(heartbeat_malformed, "heartbeat datagram of the wrong size, magic or version") \
-  X(heartbeat_ring_full, "heartbeat ring to lbcp was full (lbcp not consuming)")
+  X(heartbeat_ring_full, "heartbeat ring to the main lcore or to lbcp was full")
 
 enum class Drop : uint8_t {
 #define LB_X(name, desc) name,

@@ -39,7 +39,7 @@ int pick_least(const SchedVip& vip, SchedState& st, const SchedInput& in) {
     const auto& b = vip.backends[i];
     if (!b.eligible || b.weight == 0) continue;
     uint64_t open = in.open_flows(in.open_flows_ctx, b.id);
-    uint64_t weight = Weighted ? b.weight : 1;
+    uint64_t weight = Weighted ? b.weight : b.percent;
     // open/weight < best_open/best_weight, without division
     if (best == kNoBackend || open * best_weight < best_open * weight) {
       best = i;

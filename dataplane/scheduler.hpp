@@ -5,7 +5,8 @@
 //   rr      round robin over eligible backends
 //   wrr     smooth weighted round robin (nginx's algorithm: an even interleaving, e.g.
 //           weights 5,1,1 give a a b a c a a, not a a a a a b c)
-//   lc      fewest open flows (summed over all lcores); ties broken round robin
+//   lc      fewest open flows (summed over all lcores); ties broken round robin; a
+//           backend in slow start counts as open/percent, so it is not flooded
 //   wlc     fewest open flows per unit of weight
 //   maglev  Maglev consistent hash of the flow's 4-tuple
 //   sh      Maglev consistent hash of the client address only (client affinity)
@@ -29,9 +30,10 @@ const char* sched_name(SchedKind kind);
 inline bool sched_is_consistent(SchedKind k) { return k == SchedKind::maglev || k == SchedKind::sh; }
 
 struct SchedBackend {
-  uint32_t weight;
+  uint32_t weight;  // configured weight x slow-start percent (so 1 can be scaled down)
   uint16_t id;      // global backend id (index into per-lcore counters)
   bool eligible;
+  uint16_t percent = 100;  // slow start (lbcp): lc weighs open flows by it
 };
 
 // What a scheduler may read: the VIP's backends and, for maglev/sh, its lookup table

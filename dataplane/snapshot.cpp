@@ -73,7 +73,8 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
   snap->accepting = accepting;
   if (!config.controlplane.shm.empty()) snap->heartbeat_port_be = hton16(config.controlplane.heartbeat_port);
   for (size_t p = 0; p < config.ports.size(); ++p) {
-    snap->ports.push_back(PortSnap{config.ports[p].address.addr.be(), dpdk_ports[p], port_macs[p]});
+    snap->ports.push_back(PortSnap{config.ports[p].address.addr.be(), dpdk_ports[p],
+                                   config.ports[p].role != PortRole::client, port_macs[p]});
     if (snap->port_index_by_dpdk.size() <= dpdk_ports[p]) snap->port_index_by_dpdk.resize(dpdk_ports[p] + 1, 0xffff);
     snap->port_index_by_dpdk[dpdk_ports[p]] = static_cast<uint16_t>(p);
     snap->add_address(config.ports[p].address.addr.be(), kAddrOwn);
@@ -104,15 +105,17 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
         if (it != health->end()) {
           bs.health = it->second.health;
           bs.weight_percent = it->second.weight_percent;
-          if (bs.weight > 0) bs.weight = std::max<uint32_t>(1, static_cast<uint32_t>(uint64_t{bs.weight} * bs.weight_percent / 100));
         }
       }
+      // Scheduling weights are in hundredths, so slow start can scale even a weight of 1.
+      const uint32_t sched_weight = bs.weight * bs.weight_percent;
       bool eligible = bs.state == BackendState::up && bs.weight > 0 && shm::health_allows_new_flows(bs.health);
+      if (snap->heartbeat_port_be) snap->add_address(bs.addr_be, kAddrBackend);
       if (eligible) {
-        maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), bs.weight});
+        maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), sched_weight});
         maglev_index.push_back(static_cast<uint16_t>(vs.backends.size()));
       }
-      vs.sched_backends.push_back(SchedBackend{bs.weight, bs.id, eligible});
+      vs.sched_backends.push_back(SchedBackend{sched_weight, bs.id, eligible, bs.weight_percent});
       vs.backends.push_back(bs);
     }
     if (sched_is_consistent(vc.scheduler)) {

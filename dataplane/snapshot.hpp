@@ -30,7 +30,7 @@ struct BackendSnap {
   uint16_t nexthop;   // neighbour slot of the next hop towards it
   uint8_t out_port;   // index into Snapshot::ports
   BackendState state;
-  uint32_t weight;    // effective: the configured weight scaled by weight_percent
+  uint32_t weight;    // configured (SchedBackend::weight is the scaled one)
   shm::Health health; // as lbcp last set it (unknown without lbcp)
   uint16_t weight_percent;  // slow start, 1..100
 };
@@ -65,6 +65,7 @@ struct VipSnap {
 struct PortSnap {
   uint32_t addr_be;
   uint16_t dpdk_port;
+  bool server_side;   // role server or both: backends (and their brokers) are behind it
   uint64_t mac;       // Mac::pack()
 };
 
@@ -72,6 +73,10 @@ struct PortSnap {
 constexpr uint8_t kAddrOwn = 1;       // a port's own address
 constexpr uint8_t kAddrVip = 2;       // some VIP's address
 constexpr uint8_t kAddrSnat = 4;      // a fullnat local (source) address
+constexpr uint8_t kAddrLocal = kAddrOwn | kAddrVip | kAddrSnat;  // the appliance's own
+// A configured backend's address: only these may send heartbeats (indexed only when
+// lbcp is configured; never a local address, so tests for local kinds mask with kAddrLocal).
+constexpr uint8_t kAddrBackend = 8;
 
 // Resolves next hops to neighbour slots while a snapshot is built.
 struct NeighbourResolver {

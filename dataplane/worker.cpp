@@ -202,7 +202,7 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
       return true;
     }
     if (kind & kAddrVip) return drop(m, Drop::vip_port_closed), false;
-    if (kind) return drop(m, Drop::not_for_us), false;
+    if (kind & kAddrLocal) return drop(m, Drop::not_for_us), false;
     // Possibly a nat reply (backend -> client), owned by the client's address and port.
     if (!owned && workers > 1) {
       uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, workers);
@@ -211,14 +211,22 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
     out->path = Path::reply;
     return true;
   }
-  if (p.proto == kProtoIcmp && s_.address_kind(ip->daddr_be)) {
+  if (p.proto == kProtoIcmp && (s_.address_kind(ip->daddr_be) & kAddrLocal)) {
     auto* icmp = reinterpret_cast<IcmpHdr*>(frame + p.l4_offset);
     if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port), false;
     return drop(m, Drop::icmp_ignored), false;
   }
-  if (p.proto == kProtoUdp && s_.heartbeat_port_be) {  // a broker's heartbeat: lbcp's, via main
+  if (p.proto == kProtoUdp && s_.heartbeat_port_be) {
+    // A broker's heartbeat: to an own address and the heartbeat port, from a configured
+    // backend, on a server-side port. It goes to lbcp through the main lcore, on a ring
+    // of its own so that a flood cannot crowd out ARP.
     auto* udp = reinterpret_cast<UdpHdr*>(frame + p.l4_offset);
-    if (udp->dport_be == s_.heartbeat_port_be && (s_.address_kind(ip->daddr_be) & kAddrOwn)) return to_slowpath(m), false;
+    if (udp->dport_be == s_.heartbeat_port_be && (s_.address_kind(ip->daddr_be) & kAddrOwn) &&
+        (s_.address_kind(ip->saddr_be) & kAddrBackend) && s_.ports[in_port].server_side) {
+      if (rte_ring_sp_enqueue(w_.heartbeat_out, m) != 0) return drop(m, Drop::heartbeat_ring_full), false;
+      w_.counters.count(Event::slowpath);
+      return false;
+    }
   }
   drop(m, Drop::not_for_us);
   return false;

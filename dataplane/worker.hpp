@@ -81,6 +81,7 @@ struct alignas(64) Worker {
   rte_ring* handoff_in[kMaxWorkers] = {};   // [from worker]
   rte_ring* handoff_out[kMaxWorkers] = {};  // [to worker]
   rte_ring* slowpath_out = nullptr;         // ARP to the main lcore
+  rte_ring* heartbeat_out = nullptr;        // heartbeats to the main lcore (then lbcp)
   rte_ring* control_tx = nullptr;           // worker 0: packets main wants sent
   FlowTable* flows = nullptr;
   BackendCounters* backends = nullptr;      // [kMaxBackends]

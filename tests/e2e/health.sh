@@ -157,7 +157,9 @@ LOG_C0=$(wc -l < "$TOPO_DIR/lbcp.log")
 lbcp_kill KILL
 more_requests 10
 lbcp_start
-for i in $(seq 1 100); do tail -n "+$((LOG_C0 + 1))" "$TOPO_DIR/lbcp.log" | grep -q "attached" && break; sleep 0.05; done
+attached_since() { tail -n "+$(($1 + 1))" "$TOPO_DIR/lbcp.log" | grep -q "attached to segment"; }
+for i in $(seq 1 100); do attached_since "$LOG_C0" && break; sleep 0.05; done
+check "C: the restarted lbcp attached" attached_since "$LOG_C0"
 more_requests 30
 T_C1=$(now)
 check "C: no request failed across the lbcp restart ($(total_after "$T_C0" "$T_C1") requests)" \
@@ -217,7 +219,11 @@ for d in 1 2 3 4; do
   DL_F+=($!)
 done
 more_requests 10
+for i in $(seq 1 100); do [ "$(mail_count "$B1" dead)" -ge 1 ] && break; sleep 0.1; done
+check "F: the mail about $B1 went out before the restart" [ "$(mail_count "$B1" dead)" -ge 1 ]
 T_F0=$(now)
+LOG_F0=$(wc -l < "$TOPO_DIR/lbcp.log")
+MAILS_F0=$(mail_count "")
 kill -KILL "$LBDP_PID"; wait "$LBDP_PID" 2>/dev/null || true; LBDP_PID=
 lbdp_start "$TOPO_DIR/lbdp.toml" 1 nat
 wait_for_vip "$URL" 30
@@ -240,7 +246,10 @@ for pid in "${DL_F[@]}"; do wait "$pid" || true; done
 survived=$(cat "$TOPO_DIR"/dl-f? | grep -c '^4000000$' || true)
 note "established connections across the lbdp restart (nat, rr): $survived of 4 downloads completed"
 
-check "F: lbcp logged the new dataplane generation" grep -q -i "generation" "$TOPO_DIR/lbcp.log"
+check "F: lbcp re-attached to the new lbdp's segment" attached_since "$LOG_F0"
+flaps=$(tail -n "+$((LOG_F0 + 1))" "$TOPO_DIR/lbcp.log" | grep -c -E "198\.18\.1\.1[23].*(warning|dead)" || true)
+check "F: the healthy backends did not flap while lbdp was away" [ "$flaps" = 0 ]
+check "F: no mail went out because lbdp restarted" [ "$(mail_count "")" = "$MAILS_F0" ]
 grep -h "^Subject:" "$MAIL_DIR"/new/* 2>/dev/null | sed 's/^/      mail: /' || true
 
 touch "$TOPO_DIR/stop-curls"

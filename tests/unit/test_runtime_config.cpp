@@ -472,7 +472,7 @@ TEST(BuildSnapshot, IneligibleBackendsStayOutOfTheMaglevTable) {
   for (size_t i = 0; i < 5; ++i) {
     SCOPED_TRACE("backend " + std::to_string(i));
     EXPECT_EQ(vs.sched_backends[i].eligible, eligible[i]);
-    EXPECT_EQ(vs.sched_backends[i].weight, weights[i]);
+    EXPECT_EQ(vs.sched_backends[i].weight, weights[i] * 100) << "hundredths";
     EXPECT_EQ(vs.sched_backends[i].id, vs.backends[i].id);
     EXPECT_EQ(vs.backends[i].id, i) << "sequential ids in config order";
     EXPECT_EQ(vs.backends[i].state, states[i]);
@@ -516,13 +516,15 @@ TEST(BuildSnapshot, HealthFromTheControlPlane) {
   EXPECT_FALSE(v0.sched_backends[0].eligible) << "dead";
   EXPECT_FALSE(v0.sched_backends[1].eligible) << "admin drain wins over health ok";
   EXPECT_TRUE(v0.sched_backends[4].eligible);
-  EXPECT_EQ(v0.backends[4].weight, 1u);
+  EXPECT_EQ(v0.backends[4].weight, 2u) << "the configured weight";
+  EXPECT_EQ(v0.sched_backends[4].weight, 100u) << "2 x 50 %, in hundredths";
+  EXPECT_EQ(v0.sched_backends[4].percent, 50);
   EXPECT_EQ(v0.backends[4].weight_percent, 50);
   std::set<uint16_t> in_table(v0.maglev.begin(), v0.maglev.end());
   EXPECT_EQ(in_table, std::set<uint16_t>{4}) << "the dead backend left the Maglev table";
   const VipSnap& v1 = snap->vips[1];
   EXPECT_TRUE(v1.sched_backends[0].eligible) << "same address, other port: its own health";
-  EXPECT_EQ(v1.sched_backends[0].weight, 2u);
+  EXPECT_EQ(v1.sched_backends[0].weight, 200u) << "5 x 40 %";
   EXPECT_EQ(v1.backends[1].health, shm::Health::warning);
   EXPECT_FALSE(v1.sched_backends[1].eligible) << "warning: no new flows";
   EXPECT_EQ(v1.backends[2].health, shm::Health::unknown);
@@ -532,7 +534,7 @@ TEST(BuildSnapshot, HealthFromTheControlPlane) {
   HealthMap none;
   auto plain = build_snapshot(c, 2, dpdk_ports, macs, n2, ids2, 7, true, &none);
   EXPECT_TRUE(plain->vips[0].sched_backends[0].eligible);
-  EXPECT_EQ(plain->vips[0].backends[4].weight, 2u);
+  EXPECT_EQ(plain->vips[0].sched_backends[4].weight, 200u) << "2 at 100 %";
   EXPECT_EQ(plain->heartbeat_port_be, 0) << "no [controlplane] shm: heartbeats are not steered";
   Config with_cp = parse_ok(kSnapConfig + "\n[controlplane]\nshm = \"/lbtest\"\nheartbeat_port = 9999\n");
   FakeNeighbours n3;

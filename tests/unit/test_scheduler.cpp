@@ -221,6 +221,20 @@ TEST(Sched, LeastConnectionsPicksFewestOpen) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(v.pick(SchedKind::lc), 0);
 }
 
+// A backend back from the dead in slow start (lbcp's percent) must not take every new
+// flow just because it has none open: lc counts its open flows as open/percent.
+TEST(Sched, LeastConnectionsSlowStartGatesAReturningBackend) {
+  Vip v({{100, true}, {100, true}});
+  v.backends[1].percent = 10;
+  v.open_of(0) = 50;
+  v.open_of(1) = 4;  // 4 / 10 % = 40 "full" flows < 50
+  EXPECT_EQ(v.pick(SchedKind::lc), 1);
+  v.open_of(1) = 6;  // 60 > 50: the full-weight backend takes it, though 6 < 50
+  EXPECT_EQ(v.pick(SchedKind::lc), 0);
+  v.backends[1].percent = 100;  // ramp done: plain fewest-open again
+  EXPECT_EQ(v.pick(SchedKind::lc), 1);
+}
+
 TEST(Sched, LeastConnectionsTiesSpreadRoundRobin) {
   // Fixed counts (e.g. other lcores' flows not yet visible): the tied backends must
   // share picks evenly, whatever sits between them in the list.
