@@ -775,6 +775,60 @@ def case_malformed(lbdp):
     return check, summary
 
 
+HEARTBEAT_PORT = 7946
+
+
+def case_heartbeats(lbdp):
+    """With [controlplane] set, heartbeats from configured backends to the port's own
+    address and the heartbeat port leave the dataplane for lbcp's ring (not forwarded, not
+    dropped); malformed ones and any from elsewhere are dropped for their reason."""
+    check = Check()
+    cap = Capture()
+    bmac = "02:be:00:00:00:11"
+
+    def beat(src, dport=HEARTBEAT_PORT, body=None, dst=PORT_ADDR):
+        good = b"LBHB" + bytes([1]) + b"\0" * 83  # the size, magic and version lbdp checks; lbcp checks the rest
+        data = good if body is None else body
+        return lambda ipid: bytes(Ether(src=bmac, dst=LB_MAC_IN) / IP(src=src, dst=dst, id=ipid) /
+                                  UDP(sport=40000, dport=dport) / Raw(data))
+
+    cases = [
+        ("heartbeat from backend .11", beat(BACKENDS[0]), "lbcp"),
+        ("heartbeat from backend .13", beat(BACKENDS[2]), "lbcp"),
+        ("heartbeat from a non-backend", beat("198.18.1.99"), "not_for_us"),
+        ("heartbeat to the VIP address", beat(BACKENDS[0], dst=VIP), "not_for_us"),
+        ("heartbeat to another UDP port", beat(BACKENDS[0], dport=HEARTBEAT_PORT + 1), "not_for_us"),
+        ("heartbeat 87 bytes", beat(BACKENDS[1], body=b"LBHB" + bytes([1]) + b"\0" * 82), "heartbeat_malformed"),
+        ("heartbeat with a bad magic", beat(BACKENDS[1], body=b"LBHX" + bytes([1]) + b"\0" * 83),
+         "heartbeat_malformed"),
+        ("heartbeat of version 2", beat(BACKENDS[1], body=b"LBHB" + bytes([2]) + b"\0" * 83), "heartbeat_malformed"),
+        ("UDP length beyond the IP payload", lambda ipid: bytes(
+            Ether(src=bmac, dst=LB_MAC_IN) / IP(src=BACKENDS[1], dst=PORT_ADDR, id=ipid) /
+            UDP(sport=40000, dport=HEARTBEAT_PORT, len=200) / Raw(b"LBHB" + bytes([1]) + b"\0" * 83)),
+         "heartbeat_malformed"),
+    ]
+    for what, build, verdict in cases:
+        cap.add(build, kind="beat", phase=what, reason=verdict)
+    conf = config_text("nat", "rr", 8080) + (
+        f'\n[controlplane]\nshm = "/lbpp-{os.getpid()}"\nheartbeat_port = {HEARTBEAT_PORT}\n')
+    run = lbdp.run("heartbeats", conf, cap.frames)
+    n_out = sum(len(o) for o in run.outputs)
+    check.equal("output packets (none: heartbeats are not forwarded)", n_out, 0)
+    to_lbcp = sum(1 for m in cap.meta.values() if m["reason"] == "lbcp")
+    expected = {}
+    for m in cap.meta.values():
+        if m["reason"] != "lbcp":
+            expected[m["reason"]] = expected.get(m["reason"], 0) + 1
+    check.equal("stats: event heartbeats (queued for lbcp)", run.stats.event("heartbeats"), to_lbcp)
+    check.equal("stats: event rx", run.stats.event("rx"), len(cap.frames))
+    check.equal("stats: drops total = received - queued for lbcp", run.stats.drops_total,
+                len(cap.frames) - to_lbcp)
+    check_drops(check, run.stats, expected)
+    check.expect(not os.path.exists(f"/dev/shm/lbpp-{os.getpid()}"), "lbdp removed its shared-memory segment")
+    summary = f"{len(cap.frames)} in, {to_lbcp} to lbcp, drops: {run.stats.drop_summary()}"
+    return check, summary
+
+
 def case_maglev(lbdp):
     """Same input twice -> same choices; non-SYN packets of unknown flows are recovered
     onto the backend their SYN picks (in both directions: SYN first, then recovered in a
@@ -831,6 +885,7 @@ CASES = [
     ("4 nat rr, 2 workers", lambda l: case_nat(l, 2)),
     ("5 malformed input", case_malformed),
     ("6 maglev consistency and recovery", case_maglev),
+    ("7 heartbeat steering", case_heartbeats),
 ]
 
 
