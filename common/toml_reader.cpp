@@ -1,6 +1,7 @@
 #include "toml_reader.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 #include <utility>
 
@@ -11,6 +12,17 @@ std::vector<std::string> error_texts(std::vector<Error> errors) {
   texts.reserve(errors.size());
   for (Error& e : errors) texts.push_back(std::move(e.text));
   return texts;
+}
+
+std::optional<std::string> read_file(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = path + ": cannot open file";
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::optional<toml::table> parse(std::string_view text, const std::string& source, std::vector<Error>& errors) {

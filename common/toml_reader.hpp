@@ -46,6 +46,10 @@ std::vector<std::string> error_texts(std::vector<Error> errors);
 // different error lists.
 std::optional<toml::table> parse(std::string_view text, const std::string& source, std::vector<Error>& errors);
 
+// The whole content of a config file, or nullopt with *error set to
+// "path: cannot open file". Thread-safe.
+std::optional<std::string> read_file(const std::string& path, std::string* error);
+
 class TableReader {
  public:
   // table:  the table to read; nullptr when it is absent from the file, which reads as

@@ -1,8 +1,6 @@
 #include "config.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <toml++/toml.h>
 #include <utility>
 
@@ -168,15 +166,10 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
 }
 
 ConfigResult load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    ConfigResult r;
-    r.errors.push_back(path + ": cannot open file");
-    return r;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_config(buffer.str(), path);
+  std::string error;
+  std::optional<std::string> text = toml_reader::read_file(path, &error);
+  if (!text) return ConfigResult{std::nullopt, {error}};
+  return parse_config(*text, path);
 }
 
 std::vector<std::string> restart_only_changes(const Config& running, const Config& next) {

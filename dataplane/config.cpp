@@ -1,8 +1,6 @@
 #include "config.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "maglev.hpp"
@@ -306,15 +304,10 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
 }
 
 ConfigResult load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    ConfigResult r;
-    r.errors.push_back(path + ": cannot open file");
-    return r;
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_config(buf.str(), path);
+  std::string error;
+  std::optional<std::string> text = toml_reader::read_file(path, &error);
+  if (!text) return ConfigResult{std::nullopt, {error}};
+  return parse_config(*text, path);
 }
 
 }  // namespace lb
