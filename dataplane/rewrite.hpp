@@ -17,15 +17,16 @@ class CsumDelta {
     sum_ += static_cast<uint16_t>(~old_value);
     sum_ += new_value;
   }
+  // Whole 32-bit words: their one's-complement sum folds to the same 16 bits as the sum
+  // of their halves (2^16 = 1 modulo 2^16 - 1), so no splitting is needed.
   void change32(uint32_t old_value, uint32_t new_value) {
-    sum_ += static_cast<uint16_t>(~old_value & 0xffff);
-    sum_ += static_cast<uint16_t>(~old_value >> 16);
-    sum_ += new_value & 0xffff;
-    sum_ += new_value >> 16;
+    sum_ += static_cast<uint32_t>(~old_value);
+    sum_ += new_value;
   }
   void apply(uint16_t* check) const {
     uint64_t sum = sum_ + static_cast<uint16_t>(~*check);
-    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);  // < 2^33
+    sum = (sum & 0xffffffff) + (sum >> 32);  // < 2^32
     *check = static_cast<uint16_t>(~csum_fold(static_cast<uint32_t>((sum & 0xffff) + (sum >> 16))));
   }
 
