@@ -65,7 +65,7 @@ TEST(Interval, AdaptiveIntervalRemembersOnlyTheLastResponse) {
 class BrokerConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "brokerXXXXXX";
+    std::string pattern = ::testing::TempDir() + "broker" + std::string(6, 'X');  // mkstemp template
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     key_path_ = dir_ + "/hb.key";

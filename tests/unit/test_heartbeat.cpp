@@ -260,7 +260,7 @@ TEST(ReplayGuard, NodesAreTrackedApart) {
 class KeyFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "hbkeyXXXXXX";
+    std::string pattern = ::testing::TempDir() + "hbkey" + std::string(6, 'X');  // mkstemp template
     int fd = mkstemp(pattern.data());
     ASSERT_GE(fd, 0);
     close(fd);
