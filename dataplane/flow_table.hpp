@@ -124,18 +124,41 @@ class FlowTable {
     out.sig = static_cast<uint32_t>(h >> 16) | 1u;  // never 0 (0 marks an empty slot)
     return out;
   }
-  // Burst pipelines: hash a burst's keys and prefetch their buckets, then look up
-  // (buckets now cached) and prefetch the entries found, then process.
+  // Burst pipelines: hash a burst's keys and prefetch their buckets, then take each
+  // key's candidate() (prefetching its entry), then lookup_from(), then process.
   void prefetch_buckets(const Hashed& h) const {
     __builtin_prefetch(&buckets_[h.bucket[0]]);
     __builtin_prefetch(&buckets_[h.bucket[1]]);
   }
-  static void prefetch(const Flow* flow) { __builtin_prefetch(flow); }
   // If touch(flow, now) will move the flow in its LRU list, prefetch its neighbours.
   void prefetch_lru_neighbours(const Flow* flow, uint32_t now_ms) const {
     if (now_ms - flow->lru_stamp_ms < kTouchGranularityMs) return;
     if (flow->lru_prev != kNone) __builtin_prefetch(&flows_[flow->lru_prev], 1);
     if (flow->lru_next != kNone) __builtin_prefetch(&flows_[flow->lru_next], 1);
+  }
+
+  // Burst stage between prefetch_buckets() and lookup_from(): the first reference whose
+  // signature matches in the key's buckets (kNone when none does: the key is certainly
+  // absent), with its entry prefetched. Confirming a match needs the entry's key, a
+  // cache miss in a large table; fetching all of a burst's candidates first lets those
+  // misses overlap instead of following one another.
+  uint32_t candidate(const Hashed& h) const {
+    for (uint32_t b : h.bucket)
+      if (unsigned m = match(buckets_[b], h.sig)) {
+        uint32_t ref = buckets_[b].ref[__builtin_ctz(m)];
+        __builtin_prefetch(&flows_[ref >> 1]);
+        return ref;
+      }
+    return kNone;
+  }
+  // lookup(), given candidate(h) taken with no change to the table since.
+  Flow* lookup_from(const FlowKey& key, const Hashed& h, uint32_t candidate, bool* reply) const {
+    if (candidate == kNone) return nullptr;
+    if (key_of(candidate) == key) {
+      *reply = candidate & 1;
+      return &flows_[candidate >> 1];
+    }
+    return lookup(key, h, reply);  // a signature collision: try the other matches
   }
 
   // The flow a packet with this key belongs to, or nullptr. *reply is set to true when

@@ -31,7 +31,8 @@ uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
 // overlap instead of following one another:
 //   1. classify every packet (parse, VIP/address lookup, owner); hand off, answer or
 //      drop those that need no flow; hash the flow key and prefetch its two buckets;
-//   2. look every key up in its (now cached) buckets and prefetch the entry found;
+//   2. find every key's signature match in its (now cached) buckets and prefetch that
+//      entry; then confirm each key against its (now cached) entry;
 //   3. prefetch the LRU neighbours of entries that this packet will move;
 //   4. forward each packet. An entry found in stage 2 is re-checked first, since an
 //      earlier packet of the same burst may have evicted or replaced it, and a miss is
@@ -52,6 +53,7 @@ class Pipeline {
     const VipSnap* vip;
     FlowKey key;
     FlowTable::Hashed hashed;
+    uint32_t candidate;  // FlowTable::candidate(hashed)
     Flow* found;
     uint64_t found_at;  // flows->mutations() when `found` was looked up
     bool found_reply;
@@ -99,11 +101,11 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     flows.prefetch_buckets(p.hashed);
     ++count;
   }
+  for (uint16_t i = 0; i < count; ++i) pending[i].candidate = flows.candidate(pending[i].hashed);
   for (uint16_t i = 0; i < count; ++i) {
     Pending& p = pending[i];
-    p.found = flows.lookup(p.key, p.hashed, &p.found_reply);
+    p.found = flows.lookup_from(p.key, p.hashed, p.candidate, &p.found_reply);
     p.found_at = flows.mutations();
-    if (p.found) FlowTable::prefetch(p.found);
   }
   for (uint16_t i = 0; i < count; ++i)
     if (pending[i].found) flows.prefetch_lru_neighbours(pending[i].found, w_.now_ms);

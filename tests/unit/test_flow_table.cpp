@@ -456,6 +456,45 @@ TEST(FlowTable, RandomisedEvictionMatchesModel) {
   }
 }
 
+// The burst path's two-step lookup (candidate, then lookup_from) answers exactly as
+// lookup() does: present forward and reverse keys, absent keys, and a candidate whose
+// key differs (what a signature collision looks like), which must fall back.
+TEST(FlowTable, CandidateLookupMatchesLookup) {
+  constexpr uint32_t kCap = 4096;
+  TestTable t(kCap, kTimeouts);
+  for (uint32_t i = 0; i < kCap / 2; ++i) {
+    Flow* f = t->create(key(i), FlowState::established, 0);
+    ASSERT_NE(f, nullptr);
+    if (i % 2 == 0) {
+      ASSERT_TRUE(t->set_reverse(f, rkey(i)));
+    }
+  }
+  uint32_t present = 0, absent = 0;
+  for (uint32_t i = 0; i < kCap; ++i)
+    for (const FlowKey& k : {key(i), rkey(i)}) {
+      FlowTable::Hashed h = t->hash(k);
+      uint32_t c = t->candidate(h);
+      bool r1 = false, r2 = false;
+      Flow* expected = t->lookup(k, h, &r1);
+      Flow* got = t->lookup_from(k, h, c, &r2);
+      ASSERT_EQ(got, expected) << "key " << i;
+      if (expected) {
+        ASSERT_EQ(r1, r2);
+        ++present;
+      } else {
+        ++absent;
+        EXPECT_EQ(c, FlowTable::kNone) << "a matching signature for an absent key is possible but must be rare";
+      }
+    }
+  EXPECT_EQ(present, kCap / 2 + kCap / 4);
+  EXPECT_GT(absent, 0u);
+  // A candidate that is another key's entry: lookup_from must not trust it.
+  FlowTable::Hashed h0 = t->hash(key(0)), h1 = t->hash(key(1));
+  bool reply = true;
+  EXPECT_EQ(t->lookup_from(key(0), h0, t->candidate(h1), &reply), find(*t, key(0)));
+  EXPECT_FALSE(reply);
+}
+
 TEST(FlowTable, HundredThousandRandomFlows) {
   constexpr uint32_t kCap = 100000;
   TestTable t(kCap, kTimeouts);
