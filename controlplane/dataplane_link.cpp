@@ -7,7 +7,9 @@
 namespace lb::cp {
 
 namespace {
-constexpr uint64_t kAttachRetryMs = 1000;
+// Attaching is a shm_open, a header read and a lock attempt: cheap enough to retry often,
+// and a restarted lbdp schedules with every backend 'unknown' until lbcp re-pushes.
+constexpr uint64_t kAttachRetryMs = 50;
 
 const char* attach_name(shm::SegmentClient::Attach result) {
   switch (result) {
@@ -53,7 +55,7 @@ bool DataplaneLink::maintain(uint64_t now_ms) {
       auto level = (result == shm::SegmentClient::Attach::absent || result == shm::SegmentClient::Attach::not_ready)
                        ? spdlog::level::info
                        : spdlog::level::err;
-      log->log(level, "cannot attach to segment {} ({}); retrying every second", name_, failure);
+      log->log(level, "cannot attach to segment {} ({}); retrying every {} ms", name_, failure, kAttachRetryMs);
       last_failure_ = failure;
     }
     return false;
