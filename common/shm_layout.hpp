@@ -37,7 +37,7 @@
 namespace lb::shm {
 
 constexpr uint64_t kMagic = 0x4c42534547310000ull;  // "LBSEG1\0\0"
-constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kLayoutVersion = 2;  // 2: OFD-lock liveness, configured weights
 constexpr const char* kDefaultName = "/lbdp";       // shm_open name (/dev/shm/lbdp)
 
 constexpr uint32_t kMaxBackends = 4096;  // = the dataplane's global backend id space

@@ -110,6 +110,17 @@ bool SegmentOwner::create(const std::string& name, std::string* error) {
     shm_unlink(name.c_str());
     return false;
   }
+  // Two lbdps starting at once: the other may have unlinked our name between our
+  // shm_open and our lock. Whoever no longer owns the name gives up.
+  {
+    struct stat mine;
+    if (fstat(fd, &mine) != 0 || inode_of_name(name) != static_cast<uint64_t>(mine.st_ino)) {
+      *error = "shared-memory segment " + name + " was taken by another lbdp starting at the same time";
+      munmap(mem, sizeof(Segment));
+      ::close(fd);
+      return false;
+    }
+  }
   // ftruncate gave zeroed memory; construct every part in place.
   auto* seg = static_cast<Segment*>(mem);
   new (&seg->heartbeats) HeartbeatRing();

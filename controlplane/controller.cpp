@@ -31,7 +31,10 @@ HealthParams health_params(const HealthConfig& c) {
 uint64_t dataplane_stall_ms(const HealthParams& p) {
   constexpr uint64_t kMaxStallMs = 250;
   uint64_t warning_ms = uint64_t{p.warning_ticks} * p.tick_ms;  // both up to 2^32: 64-bit
-  return std::max<uint64_t>(1, std::min(kMaxStallMs, warning_ms / 4));
+  // At least 50 ms: lbdp marks itself alive once per main-loop pass (about 1 ms, longer
+  // while it publishes a snapshot), and a shorter limit would pause counting by mistake.
+  constexpr uint64_t kMinStallMs = 50;
+  return std::max<uint64_t>(kMinStallMs, std::min(kMaxStallMs, warning_ms / 4));
 }
 
 AlertPolicyParams alert_policy_params(const AlertsConfig& c) {
@@ -113,6 +116,13 @@ void Controller::poll(uint64_t mono_ms, uint64_t epoch_ms) {
     // busy, or just started) is as old as it is. Never later than now, and 0 (not set)
     // means now.
     uint64_t received_ms = record.rx_ms != 0 && record.rx_ms <= mono_ms ? record.rx_ms : mono_ms;
+    // One that waited longer than the warning time says nothing about now: a backend
+    // silent since then must not be reset by it (after an lbcp restart, say).
+    const HealthParams& hp = health_.params();
+    if (mono_ms - received_ms >= uint64_t{hp.warning_ticks} * hp.tick_ms) {
+      ++late_beats_;
+      return;
+    }
     switch (health_.heartbeat(backend, message->flags, message->load, received_ms, &changes_)) {
       case HealthMachine::Beat::accepted: check_interval(backend, message->load); break;
       case HealthMachine::Beat::draining:

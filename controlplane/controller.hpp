@@ -96,6 +96,7 @@ class Controller {
   bool commands_dirty_ = false;       // pending_commands() may be non-empty
   std::set<Endpoint> slow_brokers_;   // announced a probe interval beyond the warning time
   uint64_t unknown_backend_beats_ = 0, draining_beats_ = 0;
+  uint64_t late_beats_ = 0;  // waited in the ring longer than the warning time: ignored
   uint64_t logged_rejects_ = 0, logged_unknown_ = 0;
   uint64_t last_intake_log_ms_ = 0;
   uint64_t table_syncs_ = 0;

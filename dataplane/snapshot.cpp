@@ -112,7 +112,11 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
       bool eligible = bs.state == BackendState::up && bs.weight > 0 && shm::health_allows_new_flows(bs.health);
       if (snap->heartbeat_port_be) snap->add_address(bs.addr_be, kAddrBackend);
       if (eligible) {
-        maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), sched_weight});
+        // Maglev gets whole weights: hundredths would make one round of turns longer
+        // than the table, and the first backend would fill it.
+        const uint32_t maglev_weight =
+            std::max<uint32_t>(1, static_cast<uint32_t>(uint64_t{bs.weight} * bs.weight_percent / 100));
+        maglev_input.push_back(MaglevBackend{backend_key(bc.address, bc.port), maglev_weight});
         maglev_index.push_back(static_cast<uint16_t>(vs.backends.size()));
       }
       vs.sched_backends.push_back(SchedBackend{sched_weight, bs.id, eligible, bs.weight_percent});

@@ -104,6 +104,7 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   for (uint16_t i = 0; i < count; ++i) pending[i].candidate = flows.candidate(pending[i].hashed);
   for (uint16_t i = 0; i < count; ++i) {
     Pending& p = pending[i];
+    p.found_reply = false;  // lookups leave it alone on a miss
     p.found = flows.lookup_from(p.key, p.hashed, p.candidate, &p.found_reply);
     p.found_at = flows.mutations();
   }

@@ -139,7 +139,7 @@ class ControllerTest : public ::testing::Test {
   uint64_t sequence = 0;
 };
 
-TEST(DataplaneStall, AQuarterOfTheWarningTimeAtMost250Ms) {
+TEST(DataplaneStall, AQuarterOfTheWarningTimeBetween50And250Ms) {
   auto params = [](uint32_t tick_ms, uint32_t warning_ticks) {
     lb::cp::HealthParams p;
     p.tick_ms = tick_ms;
@@ -148,8 +148,8 @@ TEST(DataplaneStall, AQuarterOfTheWarningTimeAtMost250Ms) {
   };
   EXPECT_EQ(lb::cp::dataplane_stall_ms(params(100, 8)), 200u);     // warning 0.8 s
   EXPECT_EQ(lb::cp::dataplane_stall_ms(params(100, 50)), 250u);    // the defaults: warning 5 s
-  EXPECT_EQ(lb::cp::dataplane_stall_ms(params(10, 1)), 2u);
-  EXPECT_EQ(lb::cp::dataplane_stall_ms(params(1, 1)), 1u);         // never 0
+  EXPECT_EQ(lb::cp::dataplane_stall_ms(params(10, 1)), 50u);      // not below lbdp's own rhythm
+  EXPECT_EQ(lb::cp::dataplane_stall_ms(params(1, 1)), 50u);
   // 65536 x 65536 = 2^32: 0 in 32-bit arithmetic, which would pause counting at once.
   EXPECT_EQ(lb::cp::dataplane_stall_ms(params(65536, 65536)), 250u);
   EXPECT_EQ(lb::cp::dataplane_stall_ms(params(60000, 100000)), 250u);
@@ -212,6 +212,29 @@ TEST_F(ControllerTest, AHeartbeatCountsFromWhenLbdpReceivedIt) {
   dataplane_alive(now);
   controller->tick(now, kEpochMs);
   EXPECT_EQ(report_of(kB1).last_heartbeat_ms, now);
+}
+
+// A heartbeat that waited in the ring longer than the warning time (lbcp was down) says
+// nothing about now and must not reset a backend that has been silent since.
+TEST_F(ControllerTest, AHeartbeatOlderThanTheWarningTimeIsIgnored) {
+  auto controller = make();
+  publish({kB1});
+  dataplane_alive(now);
+  controller->poll(now, kEpochMs);
+  ASSERT_TRUE(controller->attached());
+  const uint64_t warning_ms = 8 * 100;  // the fixture's tick and warning_ticks
+  ASSERT_TRUE(segment().heartbeats.push(heartbeat(kB1, now)));
+  now += warning_ms + 100;
+  dataplane_alive(now);
+  controller->tick(now, kEpochMs);
+  EXPECT_EQ(report_of(kB1).last_heartbeat_ms, 0u) << "the stale beat was not taken";
+  EXPECT_GT(report_of(kB1).counter, 0u);
+  ASSERT_TRUE(segment().heartbeats.push(heartbeat(kB1, now)));
+  now += 10;
+  dataplane_alive(now);
+  controller->poll(now, kEpochMs);
+  controller->tick(now, kEpochMs);
+  EXPECT_EQ(report_of(kB1).last_heartbeat_ms, now - 10) << "a fresh one is";
 }
 
 TEST_F(ControllerTest, StaleSnapshotEventsCauseOneTableReadPerPoll) {

@@ -542,6 +542,43 @@ TEST(BuildSnapshot, HealthFromTheControlPlane) {
   EXPECT_EQ(build_snapshot(with_cp, 2, dpdk_ports, macs, n3, ids3, 7)->heartbeat_port_be, hton16(9999));
 }
 
+// Slow start on a Maglev VIP with large weights: the table shares follow the scaled
+// weights (999 at 99 % against 1000: about half each), and neither backend fills the
+// table (weights in hundredths, 98901 and 100000, would make one round of turns longer
+// than the table, and the first backend would take every slot).
+TEST(BuildSnapshot, MaglevSharesFollowSlowStartWithLargeWeights) {
+  Config c = parse_ok(R"(
+[[port]]
+name = "p0"
+device = "net_null0"
+address = "198.18.1.1/24"
+
+[[vip]]
+address = "198.18.0.100"
+port = 80
+scheduler = "maglev"
+  [[vip.backend]]
+  address = "198.18.1.11"
+  weight = 999
+  [[vip.backend]]
+  address = "198.18.1.12"
+  weight = 1000
+)");
+  HealthMap health;
+  health[{A("198.18.1.11").host, 80}] = BackendHealth{shm::Health::ok, 99};
+  FakeNeighbours n;
+  SequentialBackendIds ids;
+  std::vector<uint16_t> dpdk_ports = {3};
+  std::vector<uint64_t> macs = {1};
+  auto snap = build_snapshot(c, 1, dpdk_ports, macs, n, ids, 7, true, &health);
+  const VipSnap& v = snap->vips[0];
+  std::map<uint16_t, size_t> share;
+  for (uint16_t e : v.maglev) ++share[e];
+  ASSERT_EQ(share.size(), 2u) << "both backends hold slots";
+  EXPECT_NEAR(static_cast<double>(share[0]) / v.maglev.size(), 0.5, 0.05);
+  EXPECT_NEAR(static_cast<double>(share[1]) / v.maglev.size(), 0.5, 0.05);
+}
+
 TEST(BuildSnapshot, NonMaglevVipRoutesAndAddresses) {
   Config c = parse_ok(kSnapConfig);
   FakeNeighbours n;
