@@ -187,6 +187,16 @@ SegmentClient::Attach SegmentClient::attach(const std::string& name, std::string
     ::close(fd);
     return Attach::error;
   }
+  // Magic, version and header size first: their place never moves, so another build's
+  // segment is named a mismatch rather than taken for one that is not ready yet.
+  if (header.magic != 0 && (header.magic != kMagic || header.layout_version != kLayoutVersion ||
+                            header.header_size != sizeof(Header))) {
+    *error = name + ": layout mismatch (segment has magic " + std::to_string(header.magic) + " layout version " +
+             std::to_string(header.layout_version) + "; this build expects version " + std::to_string(kLayoutVersion) +
+             "): lbdp and lbcp must be built from the same source";
+    ::close(fd);
+    return Attach::mismatch;
+  }
   if (header.magic == 0 || header.state.load() != static_cast<uint32_t>(SegmentState::ready) ||
       !byte_locked_by_other(fd, kDataplaneLockByte)) {
     *error = name + ": segment is not ready (lbdp starting, stopped or gone)";

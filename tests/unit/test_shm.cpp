@@ -130,6 +130,23 @@ TEST(Shm, ALayoutMismatchIsRefusedWithAReason) {
   EXPECT_EQ(client.attach(name, &error), SegmentClient::Attach::absent);
 }
 
+// Another build's segment is a mismatch whatever state it is in (not "not ready", which
+// would be retried quietly forever).
+TEST(Shm, AnotherBuildsSegmentIsAMismatchEvenWhenNotReady) {
+  const std::string name = test_name() + "-old";
+  Header h{};
+  h.magic = kMagic;
+  h.layout_version = kLayoutVersion - 1;
+  h.header_size = sizeof(Header);
+  int fd = fake_segment(name, h);  // state 0 (creating)
+  ASSERT_GE(fd, 0);
+  close(fd);                       // and no lbdp holding it
+  SegmentClient client;
+  std::string error;
+  EXPECT_EQ(client.attach(name, &error), SegmentClient::Attach::mismatch) << error;
+  shm_unlink(name.c_str());
+}
+
 // Between lbdp's shm_open and its header writes the segment is zeros: not ready, not a
 // mismatch (which would log an error about builds).
 TEST(Shm, ASegmentBeingCreatedIsNotReadyRatherThanAMismatch) {
