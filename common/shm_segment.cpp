@@ -47,21 +47,22 @@ std::string errno_text(const char* what, const std::string& name) {
 constexpr off_t kDataplaneLockByte = 0;
 constexpr off_t kControlPlaneLockByte = 1;
 
-bool lock_byte(int fd, off_t byte) {
+struct flock write_lock_of(off_t byte) {
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = byte;
   fl.l_len = 1;
+  return fl;
+}
+
+bool lock_byte(int fd, off_t byte) {
+  struct flock fl = write_lock_of(byte);
   return fcntl(fd, F_OFD_SETLK, &fl) == 0;
 }
 
 bool byte_locked_by_other(int fd, off_t byte) {
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
+  struct flock fl = write_lock_of(byte);
   return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "logging.hpp"
+#include "quoted.hpp"
 
 namespace lb::cp {
 
@@ -32,28 +33,6 @@ std::string crlf(const std::string& s) {
     out += s[i];
   }
   return out;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 std::string iso8601(uint64_t epoch_ms) {
@@ -120,13 +99,13 @@ std::string format_mail(const Alert& alert, const AlertsConfig& config, uint64_t
 std::string format_webhook_json(const Alert& alert, const std::string& host) {
   std::string j = "{";
   j += "\"source\":\"lbcp\",";
-  j += "\"host\":" + json_string(host) + ",";
-  j += "\"kind\":" + json_string(alert_kind_name(alert.kind)) + ",";
-  j += "\"target\":" + json_string(alert.target) + ",";
-  j += "\"summary\":" + json_string(alert.summary) + ",";
-  j += "\"detail\":" + json_string(alert.detail) + ",";
+  j += "\"host\":" + quoted(host) + ",";
+  j += "\"kind\":" + quoted(alert_kind_name(alert.kind)) + ",";
+  j += "\"target\":" + quoted(alert.target) + ",";
+  j += "\"summary\":" + quoted(alert.summary) + ",";
+  j += "\"detail\":" + quoted(alert.detail) + ",";
   j += "\"time_ms\":" + std::to_string(alert.time_ms) + ",";
-  j += "\"time\":" + json_string(iso8601(alert.time_ms)) + ",";
+  j += "\"time\":" + quoted(iso8601(alert.time_ms)) + ",";
   j += "\"suppressed\":{\"duplicates\":" + std::to_string(alert.suppressed_duplicates) +
        ",\"rate_limited\":" + std::to_string(alert.suppressed_rate_limited) + "}";
   return j + "}";

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "quoted.hpp"
+
 namespace lb {
 
 namespace {
@@ -35,24 +37,6 @@ BackendConfig* find_backend(VipConfig& v, Ipv4 addr, uint16_t port) {
   return nullptr;
 }
 
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string toml_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += static_cast<char>(ch);
-    } else if (ch < 0x20 || ch == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out + "\"";
-}
-
 // One "error: ..." line per line of a ControlResult message.
 std::string as_errors(const std::string& message) {
   std::string out;
@@ -79,11 +63,11 @@ std::string config_to_toml(const Config& c) {
   add(out, "idle_sleep_us = %u\nneighbour_lifetime = %u\n\n[timeouts]\nsyn = %u\nestablished = %u\nclosing = %u\n",
       d.idle_sleep_us, d.neighbour_lifetime_s, d.syn_timeout_s, d.established_timeout_s, d.closing_timeout_s);
   if (!c.controlplane.shm.empty())
-    out += "\n[controlplane]\nshm = " + toml_string(c.controlplane.shm) + "\nheartbeat_port = " +
+    out += "\n[controlplane]\nshm = " + quoted(c.controlplane.shm) + "\nheartbeat_port = " +
            std::to_string(c.controlplane.heartbeat_port) + "\n";
   for (const auto& p : c.ports) {
     // Names and devices are free text: quoted and escaped, and not through add()'s buffer.
-    out += "\n[[port]]\nname = " + toml_string(p.name) + "\ndevice = " + toml_string(p.device) + "\n";
+    out += "\n[[port]]\nname = " + quoted(p.name) + "\ndevice = " + quoted(p.device) + "\n";
     add(out, "role = \"%s\"\naddress = \"%s/%u\"\n", role_name(p.role), to_string(p.address.addr).c_str(),
         p.address.len);
     if (p.gateway) add(out, "gateway = \"%s\"\n", to_string(*p.gateway).c_str());

@@ -66,13 +66,7 @@ on_exit() {
     sed 's/^/  | /' "$TOPO_DIR/lbdp.out"
   fi
   topo_down
-  local left
-  left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
-  check "cleanup: no $P-* namespace left${left:+ (left: $left)}" [ -z "$left" ]
-  echo "$NAME: $((SECONDS - T0)) s"
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] || exit 1
-  exit 0
+  finish_report
 }
 trap on_exit EXIT  # on_exit runs topo_down
 trap 'exit 130' INT TERM

@@ -70,14 +70,8 @@ on_exit() {
   lbcp_kill TERM
   topo_down
   [ -n "$CURL_PID" ] && wait "$CURL_PID" 2>/dev/null
-  local left
-  left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
-  check "cleanup: no $P-* namespace left${left:+ (left: $left)}" [ -z "$left" ]
   check "cleanup: no shared-memory segment left" [ ! -e "/dev/shm$LBDP_SHM" ]
-  echo "$NAME: $((SECONDS - T0)) s"
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] || exit 1
-  exit 0
+  finish_report
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
@@ -96,6 +90,18 @@ more_requests() {
   return 1
 }
 health_is() { [ "$(backend_health "$SOCK" "$1")" = "$2" ]; }
+# expect_health DESCRIPTION ADDR WORD TIMEOUT: waits for backend ADDR's health to be
+# WORD and reports it as one check; sets TOOK (seconds, empty on failure) and REACHED
+# (the time the wait ended).
+expect_health() {
+  if TOOK=$(wait_health "$SOCK" "$2" "$3" "$4"); then
+    pass "$1 (${TOOK} s)"
+  else
+    TOOK=
+    fail "$1 (not within $4 s)"
+  fi
+  REACHED=$(now)
+}
 le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
 
 # --- set up ----------------------------------------------------------------------------
@@ -113,9 +119,7 @@ ns client bash -c 'while [ ! -e "$1" ]; do t=$EPOCHREALTIME
 CURL_PID=$!
 
 # --- A: everything healthy -------------------------------------------------------------
-for b in $B1 $B2 $B3; do
-  t=$(wait_health "$SOCK" "$b" ok 15) && pass "A: $b reaches health ok (${t} s)" || fail "A: $b reaches health ok"
-done
+for b in $B1 $B2 $B3; do expect_health "A: $b reaches health ok" "$b" ok 15; done
 # lbcp's report (counter, load) follows at its next tick.
 report_shown() {
   "$LBCTL" -s "$SOCK" show backend | grep -c "counter [0-9]*/$HEALTH_WARNING/$HEALTH_DEAD rt_us [0-9]* cpu_permille"
@@ -129,18 +133,10 @@ T_A=$(now)
 # --- B: a web server stops --------------------------------------------------------------
 T_STOP=$(now)
 nginx_stop 2
-if t_warn=$(wait_health "$SOCK" $B2 warning 10); then
-  T_EXCL=$(now)
-  pass "B: $B2 excluded (warning) ${t_warn} s after nginx stopped (warning time ${WARN_S} s)"
-  check "B: exclusion within warning time + 1 s" le "$t_warn" "$(awk -v w="$WARN_S" 'BEGIN {print w + 1}')"
-else
-  T_EXCL=$(now); fail "B: $B2 excluded (warning)"
-fi
-if t_dead=$(wait_health "$SOCK" $B2 dead 15); then
-  pass "B: $B2 dead ${t_dead} s after the warning (dead time ${DEAD_S} s after the last heartbeat)"
-else
-  fail "B: $B2 declared dead"
-fi
+expect_health "B: $B2 excluded (warning) after nginx stopped (warning time ${WARN_S} s)" $B2 warning 10
+T_EXCL=$REACHED
+[ -z "$TOOK" ] || check "B: exclusion within warning time + 1 s" le "$TOOK" "$(awk -v w="$WARN_S" 'BEGIN {print w + 1}')"
+expect_health "B: $B2 dead after the warning (dead time ${DEAD_S} s after the last heartbeat)" $B2 dead 15
 for i in $(seq 1 100); do [ "$(mail_count "$B2" dead)" -ge 1 ] && break; sleep 0.1; done
 check "B: an e-mail about $B2 being dead reached the SMTP server" [ "$(mail_count "$B2" dead)" -ge 1 ]
 more_requests 30
@@ -172,11 +168,8 @@ check "C: the restarted lbcp logged no warning/dead for the healthy backends" [ 
 
 # --- D: the web server comes back -------------------------------------------------------
 nginx_again 2
-if t_ok=$(wait_health "$SOCK" $B2 ok 15); then
-  T_BACK=$(now); pass "D: $B2 back to ok ${t_ok} s after nginx started"
-else
-  T_BACK=$(now); fail "D: $B2 back to ok"
-fi
+expect_health "D: $B2 back to ok after nginx started" $B2 ok 15
+T_BACK=$REACHED
 for i in $(seq 1 100); do [ "$(mail_count "$B2" recovered)" -ge 1 ] && break; sleep 0.1; done
 check "D: a 'recovered' e-mail for $B2 arrived" [ "$(mail_count "$B2" recovered)" -ge 1 ]
 more_requests 30
@@ -187,22 +180,16 @@ check "D: no request failed" [ "$(failed_after "$T_BACK" "$T_D")" = 0 ]
 
 # --- E: overload (slow probe) ------------------------------------------------------------
 slow_probe 3 on
-if t_warn=$(wait_health "$SOCK" $B3 warning 15); then
-  T_OVER=$(now); pass "E: overloaded $B3 stopped heartbeating and was excluded (${t_warn} s)"
-else
-  T_OVER=$(now); fail "E: overloaded $B3 excluded"
-fi
+expect_health "E: overloaded $B3 stopped heartbeating and was excluded" $B3 warning 15
+T_OVER=$REACHED
 more_requests 30
 T_E=$(now)
 check "E: no new flow to the overloaded $B3 ($(total_after "$T_OVER" "$T_E") requests)" \
   [ "$(served_by_after 3 "$T_OVER" "$T_E")" = 0 ]
 check "E: no request failed" [ "$(failed_after "$T_OVER" "$T_E")" = 0 ]
 slow_probe 3 off
-if t_ok=$(wait_health "$SOCK" $B3 ok 15); then
-  T_REC=$(now); pass "E: $B3 returns when the load falls (${t_ok} s)"
-else
-  T_REC=$(now); fail "E: $B3 returns"
-fi
+expect_health "E: $B3 returns when the load falls" $B3 ok 15
+T_REC=$REACHED
 more_requests 30
 check "E: $B3 takes traffic again" [ "$(served_by_after 3 "$T_REC")" -gt 0 ]
 
@@ -228,12 +215,8 @@ kill -KILL "$LBDP_PID"; wait "$LBDP_PID" 2>/dev/null || true; LBDP_PID=
 lbdp_start "$TOPO_DIR/lbdp.toml" 1 nat
 wait_for_vip "$URL" 30
 T_UP=$(now)
-if t=$(wait_health "$SOCK" $B1 dead 10); then
-  pass "F: lbcp re-attached and re-pushed: $B1 dead in the new lbdp ${t} s after it answered"
-else
-  fail "F: $B1 dead in the restarted lbdp"
-fi
-T_PUSHED=$(now)
+expect_health "F: lbcp re-attached and re-pushed: $B1 dead in the new lbdp, after it answered" $B1 dead 10
+T_PUSHED=$REACHED
 for b in $B2 $B3; do check "F: $b ok in the new lbdp" health_is $b ok; done
 more_requests 40
 T_F1=$(now)

@@ -22,3 +22,16 @@ check() {
   shift
   if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
+
+# The end of every e2e test's exit trap, after its own clean-up (topo_down): checks that
+# no namespace of the test's prefix $P is left, prints the time since $T0 and the
+# counts, and exits 1 if any check failed.
+finish_report() {
+  local left
+  left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
+  check "cleanup: no $P-* namespace left${left:+ (left: $left)}" [ -z "$left" ]
+  echo "$NAME: $((SECONDS - T0)) s"
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] || exit 1
+  exit 0
+}

@@ -75,14 +75,8 @@ on_exit() {
   fi
   topo_down  # kills every process in the namespaces, removes them and $TOPO_DIR
   for p in $WRK_PID $CURL_PID "${DL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  local left
-  left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
-  check "cleanup: no $P-* namespace left${left:+ (left: $left)}" [ -z "$left" ]
   check "cleanup: lbdp's socket removed" [ ! -e "$SOCK" ]
-  echo "$NAME: $((SECONDS - T0)) s"
-  echo "$PASSED passed, $FAILED failed"
-  [ "$FAILED" = 0 ] || exit 1
-  exit 0
+  finish_report
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
