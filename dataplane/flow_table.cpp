@@ -35,13 +35,17 @@ FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveH
   // Free list in index order, so a fresh table fills entries front to back.
   for (uint32_t i = 0; i < capacity; ++i) {
     std::memset(static_cast<void*>(&flows_[i]), 0, sizeof(Flow));
-    flows_[i].lru_next = i + 1 < capacity ? i + 1 : kNone;
+    flows_[i].fwd_bucket = i + 1 < capacity ? i + 1 : kNone;
   }
   free_head_ = 0;
-  for (unsigned l = 0; l < kFlowStateCount; ++l) lru_head_[l] = lru_tail_[l] = kNone;
   timeout_ms_[0] = timeouts.syn_ms;
   timeout_ms_[1] = timeouts.established_ms;
   timeout_ms_[2] = timeouts.closing_ms;
+}
+
+uint32_t FlowTable::sweep_period_ms() const {
+  uint64_t at_max_pace = static_cast<uint64_t>(capacity_) * 1000 / kSweepMaxPerSecond;
+  return static_cast<uint32_t>(at_max_pace > kSweepMinPeriodMs ? at_max_pace : kSweepMinPeriodMs);
 }
 
 bool FlowTable::reverse_in_use(const FlowKey& rev) const {
@@ -49,34 +53,44 @@ bool FlowTable::reverse_in_use(const FlowKey& rev) const {
   return lookup(rev, &reply) != nullptr;
 }
 
+bool FlowTable::place(uint32_t b, uint16_t sig, uint32_t ref) {
+  Bucket& bucket = buckets_[b];
+  unsigned free = match(bucket, 0);
+  if (!free) return false;
+  unsigned slot = slot_of(free);
+  bucket.sig[slot] = sig;
+  bucket.ref[slot] = ref;
+  bucket_field(ref & kRefMask) = b;
+  return true;
+}
+
+void FlowTable::note_secondary(uint32_t primary, int change) {
+  buckets_[primary].overflow += static_cast<uint32_t>(change);
+  secondary_keys_ += static_cast<uint32_t>(change);
+}
+
 uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
-  unsigned free0 = match(buckets_[h.bucket[0]], 0), free1 = match(buckets_[h.bucket[1]], 0);
-  if (free0 | free1) {
-    // The emptier of the two buckets, so load spreads evenly.
-    bool second = __builtin_popcount(free1) > __builtin_popcount(free0);
-    uint32_t b = h.bucket[second];
-    unsigned slot = __builtin_ctz(second ? free1 : free0);
-    buckets_[b].sig[slot] = h.sig;
-    buckets_[b].ref[slot] = ref;
-    bucket_field(ref) = b;
-    return b;
+  if (place(h.bucket[0], h.sig, ref)) return h.bucket[0];
+  if (place(h.bucket[1], h.sig, ref | kInSecondary)) {
+    note_secondary(h.bucket[0], +1);
+    return h.bucket[1];
   }
   // Both full: move one resident key to its other bucket if that has room (one cuckoo
   // step; at 2/3 load this is rare, and a second step rarer still).
-  for (uint32_t b : h.bucket) {
+  for (unsigned which = 0; which < 2; ++which) {
+    const uint32_t b = h.bucket[which];
     Bucket& bucket = buckets_[b];
     for (unsigned slot = 0; slot < 8; ++slot) {
-      Hashed other = hash(key_of(bucket.ref[slot]));
-      uint32_t alt = other.bucket[0] == b ? other.bucket[1] : other.bucket[0];
-      unsigned free_alt = match(buckets_[alt], 0);
-      if (!free_alt) continue;
-      unsigned to = __builtin_ctz(free_alt);
-      buckets_[alt].sig[to] = bucket.sig[slot];
-      buckets_[alt].ref[to] = bucket.ref[slot];
-      bucket_field(bucket.ref[slot]) = alt;
+      const uint32_t resident = bucket.ref[slot];
+      const bool was_secondary = resident & kInSecondary;
+      const Hashed other = hash(key_of(resident & kRefMask));
+      const uint32_t alt = other.bucket[was_secondary ? 0 : 1];
+      if (!place(alt, bucket.sig[slot], (resident & kRefMask) | (was_secondary ? 0 : kInSecondary))) continue;
+      note_secondary(other.bucket[0], was_secondary ? -1 : +1);
       bucket.sig[slot] = h.sig;
-      bucket.ref[slot] = ref;
+      bucket.ref[slot] = ref | (which ? kInSecondary : 0);
       bucket_field(ref) = b;
+      if (which) note_secondary(h.bucket[0], +1);
       return b;
     }
   }
@@ -86,53 +100,19 @@ uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
 void FlowTable::index_erase(uint32_t b, uint32_t ref) {
   Bucket& bucket = buckets_[b];
   for (unsigned slot = 0; slot < 8; ++slot)
-    if (bucket.ref[slot] == ref && bucket.sig[slot] != 0) {
+    if ((bucket.ref[slot] & kRefMask) == ref && bucket.sig[slot] != 0) {
+      if (bucket.ref[slot] & kInSecondary) note_secondary(hash(key_of(ref)).bucket[0], -1);
       bucket.sig[slot] = 0;
       return;
     }
-}
-
-void FlowTable::lru_unlink(Flow* flow) {
-  unsigned list = static_cast<unsigned>(flow->state);
-  if (flow->lru_prev != kNone) flows_[flow->lru_prev].lru_next = flow->lru_next;
-  else lru_head_[list] = flow->lru_next;
-  if (flow->lru_next != kNone) flows_[flow->lru_next].lru_prev = flow->lru_prev;
-  else lru_tail_[list] = flow->lru_prev;
-}
-
-void FlowTable::lru_append(Flow* flow, unsigned list) {
-  uint32_t idx = index_of(flow);
-  flow->lru_next = kNone;
-  flow->lru_prev = lru_tail_[list];
-  if (lru_tail_[list] != kNone) flows_[lru_tail_[list]].lru_next = idx;
-  else lru_head_[list] = idx;
-  lru_tail_[list] = idx;
-}
-
-void FlowTable::move_to_tail(Flow* flow, uint32_t now_ms) {
-  lru_unlink(flow);
-  lru_append(flow, static_cast<unsigned>(flow->state));
-  flow->lru_stamp_ms = now_ms;
-}
-
-void FlowTable::set_state(Flow* flow, FlowState state, uint32_t now_ms) {
-  if (flow->state == state) {
-    touch(flow, now_ms);
-    return;
-  }
-  lru_unlink(flow);
-  flow->state = state;
-  lru_append(flow, static_cast<unsigned>(state));
-  flow->lru_stamp_ms = now_ms;
 }
 
 void FlowTable::release(Flow* flow) {
   uint32_t idx = index_of(flow);
   index_erase(flow->fwd_bucket, idx << 1);
   if (flow->flags & kFlowHasReverse) index_erase(flow->rev_bucket, (idx << 1) | 1);
-  lru_unlink(flow);
   flow->flags = 0;
-  flow->lru_next = free_head_;
+  flow->fwd_bucket = free_head_;
   free_head_ = idx;
   --used_;
   ++mutations_;
@@ -140,37 +120,48 @@ void FlowTable::release(Flow* flow) {
 
 void FlowTable::remove(Flow* flow) { release(flow); }
 
-Flow* FlowTable::evict_oldest() {
-  // The oldest idle flow is the oldest of the three list heads (each list is ordered
-  // by its stamp). Compare ages, not stamps, so the millisecond clock may wrap.
-  Flow* oldest = nullptr;
-  for (unsigned l = 0; l < kFlowStateCount; ++l) {
-    if (lru_head_[l] == kNone) continue;
-    Flow* head = &flows_[lru_head_[l]];
-    if (!oldest || static_cast<int32_t>(head->lru_stamp_ms - oldest->lru_stamp_ms) < 0) oldest = head;
+Flow* FlowTable::pick_victim(uint32_t now_ms) {
+  // The table is full, so every entry is in use. Of the next kEvictSample entries, the
+  // one idle longest relative to its state's timeout: age_a / timeout_a > age_b /
+  // timeout_b, compared as products. Ages, not stamps, so the clock may wrap.
+  Flow* best = nullptr;
+  uint64_t best_age = 0, best_timeout = 1;
+  for (uint32_t i = 0; i < kEvictSample; ++i) {
+    Flow* f = &flows_[evict_hand_];
+    if (++evict_hand_ == capacity_) evict_hand_ = 0;
+    const uint64_t age = now_ms - f->stamp_ms;
+    const uint64_t timeout = timeout_ms_[static_cast<unsigned>(f->state)] | 1u;
+    if (!best || age * best_timeout > best_age * timeout) {
+      best = f;
+      best_age = age;
+      best_timeout = timeout;
+    }
   }
-  return oldest;
+  // The next sample's lines, for the next eviction (a SYN flood evicts on every SYN).
+  for (uint32_t i = 0; i < kEvictSample && evict_hand_ + i < capacity_; ++i) __builtin_prefetch(&flows_[evict_hand_ + i]);
+  return best;
 }
 
 Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms) {
   if (free_head_ == kNone) {
-    Flow* victim = evict_oldest();
+    Flow* victim = pick_victim(now_ms);
     hook_(hook_ctx_, *victim, RemoveReason::evicted);
     release(victim);
   }
   uint32_t idx = free_head_;
   Flow* flow = &flows_[idx];
   // The key must be in place before index_insert: a cuckoo move may read keys.
-  uint32_t next_free = flow->lru_next;
+  uint32_t next_free = flow->fwd_bucket;
   std::memset(static_cast<void*>(flow), 0, sizeof(Flow));
   flow->fwd = fwd;
-  flow->lru_next = next_free;
-  if (index_insert(h, idx << 1) == kNone) return nullptr;
+  if (index_insert(h, idx << 1) == kNone) {
+    flow->fwd_bucket = next_free;
+    return nullptr;
+  }
   free_head_ = next_free;
   flow->flags = kFlowInUse;
   flow->state = state;
-  flow->lru_stamp_ms = now_ms;
-  lru_append(flow, static_cast<unsigned>(state));
+  flow->stamp_ms = now_ms;
   ++used_;
   ++mutations_;
   return flow;
@@ -194,14 +185,14 @@ bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev) {
 
 uint32_t FlowTable::expire(uint32_t now_ms, uint32_t budget) {
   uint32_t removed = 0;
-  for (unsigned l = 0; l < kFlowStateCount && removed < budget; ++l) {
-    while (removed < budget && lru_head_[l] != kNone) {
-      Flow* head = &flows_[lru_head_[l]];
-      if (now_ms - head->lru_stamp_ms < timeout_ms_[l]) break;  // the rest are younger
-      hook_(hook_ctx_, *head, RemoveReason::expired);
-      release(head);
-      ++removed;
-    }
+  if (budget > capacity_) budget = capacity_;
+  for (uint32_t i = 0; i < budget; ++i) {
+    Flow* f = &flows_[sweep_hand_];
+    if (++sweep_hand_ == capacity_) sweep_hand_ = 0;
+    if (!(f->flags & kFlowInUse) || !idle_past_timeout(*f, now_ms)) continue;
+    hook_(hook_ctx_, *f, RemoveReason::expired);
+    release(f);
+    ++removed;
   }
   return removed;
 }

@@ -5,25 +5,36 @@
 //
 // Memory is fixed at construction (capacity flows, no allocation afterwards):
 //   * an array of 64-byte Flow entries (one cache line each), and
-//   * an index of 64-byte buckets, 8 signatures then 8 entry references
-//     (entry<<1|direction), with ceil(3 * capacity / 8) buckets: two keys per flow
-//     (forward and reverse) at most 2/3 full. Every key has two candidate buckets
-//     (two-choice hashing; when both are full one resident key moves to its other
-//     bucket, cuckoo style). Signatures are compared 4 at a time with SSE2.
+//   * an index of 64-byte buckets, each 8 16-bit signatures, 8 entry references
+//     (entry<<1|direction) and an overflow count, with ceil(3 * capacity / 8) buckets:
+//     two keys per flow (forward and reverse) at most 2/3 full.
 // That is 64 + 24 = 88 bytes per flow at the configured size (memory_bytes()).
+//
+// Every key has a primary and a secondary bucket. A key goes to its primary while it
+// has room, else to its secondary (the primary's overflow count says so), else one
+// resident key moves to its other bucket (cuckoo style). At 2/3 load only a few per cent
+// of keys live in their secondary, so a lookup reads one bucket line and one entry
+// line: the secondary is read only when the primary's overflow count is not zero.
+// Signatures are compared 8 at a time with SSE2.
 //
 // Each flow is reachable by two keys, both in the orientation packets arrive in:
 //   forward: client -> VIP               (saddr=client, daddr=VIP)
 //   reverse: backend -> client (nat) or backend -> local address (fullnat)
 // A DSR flow has no reverse key (replies bypass the appliance).
 //
-// Idle expiry: flows sit on one of three LRU lists by TCP state (syn, established,
-// closing), each with its own timeout, so the head of each list is the next to expire;
-// expire() pops expired heads incrementally with a budget. A packet moves its flow to
-// the tail at most once per kTouchGranularityMs, so timeouts have that resolution
-// (a flow may expire up to 1 s early) and a busy flow costs no list work per packet.
-// When every entry is in use, create() evicts the least recently used flow of all
-// three lists (the oldest idle one) and reports it through the remove hook.
+// Idle expiry: each flow carries the time of its last packet, written at most once per
+// kTouchGranularityMs (so a busy flow dirties its line once a second, and a flow may
+// expire up to that much early). A sweep walks the entry array in index order, a few
+// entries per worker pass (expire()), and removes flows idle longer than their state's
+// timeout; nothing on the packet path links or unlinks lists, so a packet reads its
+// bucket and its entry and writes nothing else. sweep_period_ms() is how long one round
+// over the table takes at the pace the worker keeps: max(1 s, capacity / 1 M s), i.e. at
+// most a million entries a second. A flow leaves the table between its timeout and
+// its timeout plus one sweep period (plus the touch granularity early).
+// When every entry is in use, create() evicts a flow: of kEvictSample consecutive
+// entries (a rotating sample), the one idle longest relative to its state's timeout
+// (an approximate LRU that prefers half-open and closing flows to idle established
+// ones), reported through the remove hook.
 #pragma once
 
 #include <cstddef>
@@ -66,19 +77,21 @@ const char* flow_state_name(FlowState s);
 struct alignas(64) Flow {
   FlowKey fwd;              // 0   client -> VIP, as received
   FlowKey rev;              // 12  backend -> client/local, as received (nat, fullnat)
-  uint32_t lru_stamp_ms;    // 24  last time the flow moved to its list's tail (idle clock)
-  uint32_t lru_prev;        // 28
-  uint32_t lru_next;        // 32  (free-list link while unused)
-  uint16_t vip_id;          // 36
-  uint16_t backend_id;      // 38
-  uint16_t nexthop;         // 40  neighbour slot towards the backend
-  uint8_t out_port;         // 42  port towards the backend
-  uint8_t in_port;          // 43  port the client's packets arrive on
-  uint8_t client_mac[6];    // 44  L2 next hop back to the client (source MAC seen)
-  FlowState state;          // 50
-  uint8_t flags;            // 51  kFlowInUse | kFlowHasReverse
-  uint32_t fwd_bucket;      // 52  index bucket holding the forward key
-  uint32_t rev_bucket;      // 56  index bucket holding the reverse key
+  uint32_t stamp_ms;        // 24  last packet, to kTouchGranularityMs (idle clock)
+  uint16_t vip_id;          // 28
+  uint16_t backend_id;      // 30
+  uint16_t nexthop;         // 32  neighbour slot towards the backend
+  uint8_t out_port;         // 34  port towards the backend
+  uint8_t in_port;          // 35  port the client's packets arrive on
+  uint8_t client_mac[6];    // 36  L2 next hop back to the client (source MAC seen)
+  FlowState state;          // 42
+  uint8_t flags;            // 43  kFlowInUse | kFlowHasReverse
+  uint32_t fwd_bucket;      // 44  index bucket holding the forward key (free-list link while unused)
+  uint32_t rev_bucket;      // 48  index bucket holding the reverse key
+  uint16_t csum_fwd_ip;     // 52  checksum addends of the rewrite (see rewrite.hpp),
+  uint16_t csum_fwd_l4;     // 54  client -> backend
+  uint16_t csum_rev_ip;     // 56  and backend -> client
+  uint16_t csum_rev_l4;     // 58
   uint8_t mode;             // 60  forwarding mode (FwdMode) the flow was created with
   uint8_t reserved[3];      // 61
 };
@@ -89,8 +102,13 @@ constexpr uint8_t kFlowHasReverse = 2;
 class FlowTable {
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
+  // candidate(): no match in the primary bucket, but the secondary may hold the key.
+  static constexpr uint32_t kProbeSecondary = 0xfffffffeu;
   static constexpr uint32_t kTouchGranularityMs = 1000;
   static constexpr uint32_t kMaxCapacity = 1u << 30;
+  static constexpr uint32_t kEvictSample = 8;
+  static constexpr uint32_t kSweepMinPeriodMs = 1000;
+  static constexpr uint32_t kSweepMaxPerSecond = 1u << 20;
 
   struct Timeouts {
     uint32_t syn_ms;
@@ -110,48 +128,48 @@ class FlowTable {
   // caller and must outlive the table. capacity in [1, kMaxCapacity].
   FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveHook hook, void* hook_ctx);
 
-  // The key's two candidate buckets and signature (what lookup() computes first).
+  // The key's primary and secondary buckets and its signature (what lookup() computes
+  // first). The signature mixes both hash halves, so keys sharing either bucket still
+  // differ in it.
   struct Hashed {
     uint32_t bucket[2];
-    uint32_t sig;
+    uint16_t sig;
   };
   Hashed hash(const FlowKey& key) const {
     uint64_t h = hash_flow_key(key);
+    const uint32_t lo = static_cast<uint32_t>(h), hi = static_cast<uint32_t>(h >> 32);
     Hashed out;
-    out.bucket[0] = static_cast<uint32_t>((static_cast<uint64_t>(static_cast<uint32_t>(h)) * bucket_count_) >> 32);
-    out.bucket[1] = static_cast<uint32_t>(((h >> 32) * bucket_count_) >> 32);
+    out.bucket[0] = static_cast<uint32_t>((static_cast<uint64_t>(lo) * bucket_count_) >> 32);
+    out.bucket[1] = static_cast<uint32_t>((static_cast<uint64_t>(hi) * bucket_count_) >> 32);
     if (out.bucket[1] == out.bucket[0]) out.bucket[1] = out.bucket[0] + 1 == bucket_count_ ? 0 : out.bucket[0] + 1;
-    out.sig = static_cast<uint32_t>(h >> 16) | 1u;  // never 0 (0 marks an empty slot)
+    out.sig = static_cast<uint16_t>((lo ^ (hi >> 16)) | 1u);  // never 0 (0 marks an empty slot)
     return out;
   }
-  // Burst pipelines: hash a burst's keys and prefetch their buckets, then take each
-  // key's candidate() (prefetching its entry), then lookup_from(), then process.
-  void prefetch_buckets(const Hashed& h) const {
-    __builtin_prefetch(&buckets_[h.bucket[0]]);
-    __builtin_prefetch(&buckets_[h.bucket[1]]);
-  }
-  // If touch(flow, now) will move the flow in its LRU list, prefetch its neighbours.
-  void prefetch_lru_neighbours(const Flow* flow, uint32_t now_ms) const {
-    if (now_ms - flow->lru_stamp_ms < kTouchGranularityMs) return;
-    if (flow->lru_prev != kNone) __builtin_prefetch(&flows_[flow->lru_prev], 1);
-    if (flow->lru_next != kNone) __builtin_prefetch(&flows_[flow->lru_next], 1);
-  }
+  // Burst pipelines: hash a burst's keys and prefetch their primary buckets; then take
+  // each key's candidate() (prefetching its entry, or its secondary bucket, whose keys
+  // then take candidate_secondary()); then lookup_from(); then process.
+  void prefetch_bucket(const Hashed& h) const { __builtin_prefetch(&buckets_[h.bucket[0]]); }
 
-  // Burst stage between prefetch_buckets() and lookup_from(): the first reference whose
-  // signature matches in the key's buckets (kNone when none does: the key is certainly
-  // absent), with its entry prefetched. Confirming a match needs the entry's key, a
-  // cache miss in a large table; fetching all of a burst's candidates first lets those
-  // misses overlap instead of following one another.
+  // The first reference whose signature matches in the key's primary bucket, with its
+  // entry prefetched. kNone when the key is certainly absent; kProbeSecondary (with the
+  // secondary bucket prefetched) when the primary has no match but has overflowed.
+  // Confirming a match needs the entry's key, a cache miss in a large table; fetching
+  // all of a burst's candidates first lets those misses overlap.
   uint32_t candidate(const Hashed& h) const {
-    for (uint32_t b : h.bucket)
-      if (unsigned m = match(buckets_[b], h.sig)) {
-        uint32_t ref = buckets_[b].ref[__builtin_ctz(m)];
-        __builtin_prefetch(&flows_[ref >> 1]);
-        return ref;
-      }
+    const Bucket& primary = buckets_[h.bucket[0]];
+    if (unsigned m = match(primary, h.sig)) return prefetched(primary.ref[slot_of(m)] & kRefMask);
+    if (primary.overflow == 0) return kNone;
+    __builtin_prefetch(&buckets_[h.bucket[1]]);
+    return kProbeSecondary;
+  }
+  // candidate() for a key that got kProbeSecondary.
+  uint32_t candidate_secondary(const Hashed& h) const {
+    const Bucket& secondary = buckets_[h.bucket[1]];
+    if (unsigned m = match(secondary, h.sig)) return prefetched(secondary.ref[slot_of(m)] & kRefMask);
     return kNone;
   }
-  // lookup(), given candidate(h) taken with no change to the table since.
+  // lookup(), given the final candidate (not kProbeSecondary) taken with no change to
+  // the table since.
   Flow* lookup_from(const FlowKey& key, const Hashed& h, uint32_t candidate, bool* reply) const {
     if (candidate == kNone) return nullptr;
     if (key_of(candidate) == key) {
@@ -165,17 +183,9 @@ class FlowTable {
   // the key matched a flow's reverse key. Does not change idle time (see touch()).
   Flow* lookup(const FlowKey& key, bool* reply) const { return lookup(key, hash(key), reply); }
   Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply) const {
-    for (uint32_t b : h.bucket) {
-      const Bucket& bucket = buckets_[b];
-      for (unsigned m = match(bucket, h.sig); m; m &= m - 1) {
-        uint32_t ref = bucket.ref[__builtin_ctz(m)];
-        if (key_of(ref) == key) {
-          *reply = ref & 1;
-          return &flows_[ref >> 1];
-        }
-      }
-    }
-    return nullptr;
+    if (Flow* f = find_in(h.bucket[0], key, h.sig, reply)) return f;
+    if (buckets_[h.bucket[0]].overflow == 0) return nullptr;
+    return find_in(h.bucket[1], key, h.sig, reply);
   }
   // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
   static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
@@ -185,7 +195,7 @@ class FlowTable {
   // Whether some flow already uses this reverse key.
   bool reverse_in_use(const FlowKey& rev) const;
 
-  // A new flow for `fwd` in state syn_sent; evicts the oldest idle flow if the table is
+  // A new flow for `fwd` in state syn_sent; evicts a flow (see above) if the table is
   // full. Returns nullptr only when both index buckets of the key are full. The caller
   // fills the payload fields. `fwd` must not be present already.
   Flow* create(const FlowKey& fwd, FlowState state, uint32_t now_ms) { return create(fwd, hash(fwd), state, now_ms); }
@@ -194,14 +204,21 @@ class FlowTable {
   // in use, or its buckets are full.
   bool set_reverse(Flow* flow, const FlowKey& rev);
   // A packet of this flow was seen now.
-  void touch(Flow* flow, uint32_t now_ms) {
-    if (now_ms - flow->lru_stamp_ms >= kTouchGranularityMs) move_to_tail(flow, now_ms);
+  static void touch(Flow* flow, uint32_t now_ms) {
+    if (now_ms - flow->stamp_ms >= kTouchGranularityMs) flow->stamp_ms = now_ms;
   }
-  void set_state(Flow* flow, FlowState state, uint32_t now_ms);
+  static void set_state(Flow* flow, FlowState state, uint32_t now_ms) {
+    flow->state = state;
+    flow->stamp_ms = now_ms;
+  }
   // Removes a flow without calling the hook (the caller accounts for it).
   void remove(Flow* flow);
-  // Removes up to `budget` expired flows (calling the hook); returns how many.
+  // Examines the next `budget` entries of the sweep (wrapping around the table) and
+  // removes those idle longer than their state's timeout (calling the hook); returns
+  // how many it removed. expire(now, capacity()) examines every entry once.
   uint32_t expire(uint32_t now_ms, uint32_t budget);
+  // One round of the sweep, at the pace the worker keeps (see above).
+  uint32_t sweep_period_ms() const;
 
   uint32_t size() const { return used_; }
   // Changes whenever a flow is created or removed: a lookup result (hit or miss) taken
@@ -210,33 +227,57 @@ class FlowTable {
   uint32_t capacity() const { return capacity_; }
   const Flow& entry(uint32_t index) const { return flows_[index]; }
   uint32_t timeout_ms(FlowState s) const { return timeout_ms_[static_cast<unsigned>(s)]; }
+  // Keys that live in their secondary bucket (for tests and statistics).
+  uint32_t secondary_keys() const { return secondary_keys_; }
 
  private:
+  // ref: entry index << 1 | 1 for the reverse key; bit 31 set when the key lives in its
+  // secondary bucket (entry indexes are below 2^30).
+  static constexpr uint32_t kRefMask = 0x7fffffffu;
+  static constexpr uint32_t kInSecondary = 0x80000000u;
   struct alignas(64) Bucket {
-    uint32_t sig[8];  // 0 = empty slot
-    uint32_t ref[8];  // entry index << 1 | 1 for the reverse key
+    uint16_t sig[8];    // 0 = empty slot
+    uint32_t ref[8];
+    uint32_t overflow;  // keys whose primary this is that live in their secondary
+    uint32_t unused[3];
   };
   static_assert(sizeof(Bucket) == 64);
 
-  // Slots of `bucket` whose signature equals sig, as a bit mask.
-  static unsigned match(const Bucket& bucket, uint32_t sig) {
-    const __m128i wanted = _mm_set1_epi32(static_cast<int>(sig));
-    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[0]));
-    const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.sig[4]));
-    unsigned m_lo = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, wanted))));
-    unsigned m_hi = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, wanted))));
-    return m_lo | (m_hi << 4);
+  // Slots of `bucket` whose signature equals sig, as a mask with bit 2*slot set.
+  static unsigned match(const Bucket& bucket, uint16_t sig) {
+    const __m128i sigs = _mm_load_si128(reinterpret_cast<const __m128i*>(bucket.sig));
+    const __m128i eq = _mm_cmpeq_epi16(sigs, _mm_set1_epi16(static_cast<short>(sig)));
+    return static_cast<unsigned>(_mm_movemask_epi8(eq)) & 0x5555u;
   }
+  static unsigned slot_of(unsigned mask) { return static_cast<unsigned>(__builtin_ctz(mask)) >> 1; }
+  uint32_t prefetched(uint32_t ref) const {
+    __builtin_prefetch(&flows_[ref >> 1]);
+    return ref;
+  }
+  Flow* find_in(uint32_t b, const FlowKey& key, uint16_t sig, bool* reply) const {
+    const Bucket& bucket = buckets_[b];
+    for (unsigned m = match(bucket, sig); m; m &= m - 1) {
+      uint32_t ref = bucket.ref[slot_of(m)] & kRefMask;
+      if (key_of(ref) == key) {
+        *reply = ref & 1;
+        return &flows_[ref >> 1];
+      }
+    }
+    return nullptr;
+  }
+  // Puts (sig, ref) in a free slot of bucket b; false when it is full.
+  bool place(uint32_t b, uint16_t sig, uint32_t ref);
   // Inserts, returning the bucket used, or kNone when both (after a cuckoo move) are full.
   uint32_t index_insert(const Hashed& h, uint32_t ref);
   void index_erase(uint32_t bucket, uint32_t ref);
+  void note_secondary(uint32_t primary, int change);
   const FlowKey& key_of(uint32_t ref) const { return (ref & 1) ? flows_[ref >> 1].rev : flows_[ref >> 1].fwd; }
   uint32_t& bucket_field(uint32_t ref) { return (ref & 1) ? flows_[ref >> 1].rev_bucket : flows_[ref >> 1].fwd_bucket; }
-  void lru_unlink(Flow* flow);
-  void lru_append(Flow* flow, unsigned list);
-  void move_to_tail(Flow* flow, uint32_t now_ms);
+  bool idle_past_timeout(const Flow& flow, uint32_t now_ms) const {
+    return now_ms - flow.stamp_ms >= timeout_ms_[static_cast<unsigned>(flow.state)];
+  }
   void release(Flow* flow);
-  Flow* evict_oldest();
+  Flow* pick_victim(uint32_t now_ms);
   uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
 
   Flow* flows_;
@@ -244,15 +285,49 @@ class FlowTable {
   uint32_t capacity_;
   uint32_t bucket_count_;
   uint32_t used_ = 0;
+  uint32_t secondary_keys_ = 0;
   uint64_t mutations_ = 0;
   uint32_t free_head_ = kNone;
-  uint32_t lru_head_[kFlowStateCount];
-  uint32_t lru_tail_[kFlowStateCount];
+  uint32_t sweep_hand_ = 0;
+  uint32_t evict_hand_ = 0;
   uint32_t timeout_ms_[kFlowStateCount];
   RemoveHook hook_;
   void* hook_ctx_;
 };
 
+// Spreads the sweep over its period: capacity entries per period_ms, counted from the
+// TSC, so each worker pass examines the few entries that are due rather than a burst
+// of them once a millisecond. At most kMaxPerPass at once (after a stall the sweep
+// falls behind rather than stalling the worker in turn).
+class SweepPacer {
+ public:
+  static constexpr uint32_t kMaxPerPass = 1024;
+  SweepPacer(uint32_t capacity, uint32_t period_ms, uint64_t tsc_per_ms, uint64_t now_tsc)
+      : capacity_(capacity),
+        tsc_per_period_(tsc_per_ms * (period_ms ? period_ms : 1)),
+        max_elapsed_(tsc_per_ms * 100),
+        last_tsc_(now_tsc) {}
+  // Entries due since the last call.
+  uint32_t due(uint64_t now_tsc) {
+    uint64_t elapsed = now_tsc - last_tsc_;
+    last_tsc_ = now_tsc;
+    if (elapsed > max_elapsed_) elapsed = max_elapsed_;  // keeps the product below 2^64
+    credit_ += elapsed * capacity_;
+    uint64_t n = credit_ / tsc_per_period_;
+    if (n > kMaxPerPass) {
+      credit_ = 0;
+      return kMaxPerPass;
+    }
+    credit_ -= n * tsc_per_period_;
+    return static_cast<uint32_t>(n);
+  }
 
+ private:
+  uint64_t capacity_;
+  uint64_t tsc_per_period_;
+  uint64_t max_elapsed_;
+  uint64_t last_tsc_;
+  uint64_t credit_ = 0;  // entries owed, times tsc_per_period_
+};
 
 }  // namespace lb

@@ -5,12 +5,13 @@
 #pragma once
 
 #include "checksum.hpp"
+#include "flow_table.hpp"
 #include "packet.hpp"
 
 namespace lb {
 
-// Accumulates the one's-complement difference of several field changes so a header's
-// checksum is patched with one fold instead of one per field (RFC 1624, eqn. 3).
+// Accumulates the one's-complement difference of several field changes (RFC 1624,
+// eqn. 3: HC' = ~(~HC + ~m + m')), folded to one 16-bit addend.
 class CsumDelta {
  public:
   void change16(uint16_t old_value, uint16_t new_value) {
@@ -23,46 +24,64 @@ class CsumDelta {
     sum_ += static_cast<uint32_t>(~old_value);
     sum_ += new_value;
   }
-  void apply(uint16_t* check) const {
-    uint64_t sum = sum_ + static_cast<uint16_t>(~*check);
-    sum = (sum & 0xffffffff) + (sum >> 32);  // < 2^33
-    sum = (sum & 0xffffffff) + (sum >> 32);  // < 2^32
-    *check = static_cast<uint16_t>(~csum_fold(static_cast<uint32_t>((sum & 0xffff) + (sum >> 16))));
+  uint16_t folded() const {
+    uint64_t sum = (sum_ & 0xffffffff) + (sum_ >> 32);  // < 2^33
+    sum = (sum & 0xffffffff) + (sum >> 32);              // < 2^32
+    return csum_fold(static_cast<uint32_t>((sum & 0xffff) + (sum >> 16)));
   }
 
  private:
   uint64_t sum_ = 0;
 };
 
-// The nat/fullnat rewrites in one pass: TTL decremented, and the source and/or the
-// destination (address and port, network order) replaced; each checksum is patched
-// once. Which sides change is a compile-time choice (nat forward: destination; nat
-// reply: source; fullnat: both). The caller checked ttl > 1.
+// The one's-complement sum of a TTL decrement: the TTL and protocol word (as loaded)
+// goes from w to w - 1, so ~w + (w - 1) = 0xfffe.
+constexpr uint16_t kTtlDecrementAddend = 0xfffe;
+
+// The checksum addends of one direction of a flow's rewrite: a packet whose addresses
+// and ports are `from` (as received) leaves with `to`. Computed once when the flow is
+// created, so a packet's checksums are patched with one addition each, whatever changes.
+// The IPv4 addend includes the TTL decrement.
+struct RewriteAddends {
+  uint16_t ip;
+  uint16_t l4;
+};
+inline RewriteAddends rewrite_addends(const FlowKey& from, const FlowKey& to) {
+  CsumDelta addrs, ip;
+  addrs.change32(from.saddr_be, to.saddr_be);
+  addrs.change32(from.daddr_be, to.daddr_be);
+  ip = addrs;
+  ip.change16(0xffff, kTtlDecrementAddend);  // ~0xffff = 0: adds exactly 0xfffe
+  addrs.change16(from.sport_be, to.sport_be);
+  addrs.change16(from.dport_be, to.dport_be);
+  return RewriteAddends{ip.folded(), addrs.folded()};
+}
+
+// Adds a precomputed addend to a header checksum (as stored).
+inline void csum_add(uint16_t* check, uint16_t addend) {
+  uint32_t sum = static_cast<uint32_t>(static_cast<uint16_t>(~*check)) + addend;
+  sum = (sum & 0xffff) + (sum >> 16);
+  *check = static_cast<uint16_t>(~sum);
+}
+
+// The nat/fullnat rewrites: TTL decremented, the source and/or the destination
+// (address and port, network order) set from `to`, and each checksum patched with the
+// addends rewrite_addends() gave for this change. Which sides change is a compile-time
+// choice (nat forward: destination; nat reply: source; fullnat: both). The caller
+// checked ttl > 1.
 template <bool NewSource, bool NewDestination>
-inline void rewrite_l3l4(Ipv4Hdr* ip, TcpHdr* tcp, uint32_t saddr_be, uint16_t sport_be, uint32_t daddr_be,
-                         uint16_t dport_be) {
-  CsumDelta ip_delta, tcp_delta;
-  uint16_t old_word, new_word;
-  __builtin_memcpy(&old_word, &ip->ttl, 2);  // ttl and protocol share a 16-bit word
+inline void rewrite_l3l4(Ipv4Hdr* ip, TcpHdr* tcp, const FlowKey& to, RewriteAddends addends) {
   --ip->ttl;
-  __builtin_memcpy(&new_word, &ip->ttl, 2);
-  ip_delta.change16(old_word, new_word);
   if constexpr (NewSource) {
-    ip_delta.change32(ip->saddr_be, saddr_be);
-    tcp_delta.change32(ip->saddr_be, saddr_be);
-    tcp_delta.change16(tcp->sport_be, sport_be);
-    ip->saddr_be = saddr_be;
-    tcp->sport_be = sport_be;
+    ip->saddr_be = to.saddr_be;
+    tcp->sport_be = to.sport_be;
   }
   if constexpr (NewDestination) {
-    ip_delta.change32(ip->daddr_be, daddr_be);
-    tcp_delta.change32(ip->daddr_be, daddr_be);
-    tcp_delta.change16(tcp->dport_be, dport_be);
-    ip->daddr_be = daddr_be;
-    tcp->dport_be = dport_be;
+    ip->daddr_be = to.daddr_be;
+    tcp->dport_be = to.dport_be;
   }
-  ip_delta.apply(&ip->check);
-  tcp_delta.apply(&tcp->check);
+  csum_add(&ip->check, addends.ip);
+  csum_add(&tcp->check, addends.l4);
 }
 
 inline void set_macs(EtherHdr* eth, uint64_t dst_packed, uint64_t src_packed) {

@@ -30,13 +30,15 @@ uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
 // A burst is processed in stages so that the cache misses of different packets
 // overlap instead of following one another:
 //   1. classify every packet (parse, VIP/address lookup, owner); hand off, answer or
-//      drop those that need no flow; hash the flow key and prefetch its two buckets;
-//   2. find every key's signature match in its (now cached) buckets and prefetch that
-//      entry; then confirm each key against its (now cached) entry;
-//   3. prefetch the LRU neighbours of entries that this packet will move;
-//   4. forward each packet. An entry found in stage 2 is re-checked first, since an
+//      drop those that need no flow; hash the flow key and prefetch its primary bucket;
+//   2. find every key's signature match in its (now cached) bucket and prefetch that
+//      entry (or, for the few keys whose primary bucket overflowed, the secondary
+//      bucket, then its match); then confirm each key against its (now cached) entry;
+//   3. forward each packet. An entry found in stage 2 is re-checked first, since an
 //      earlier packet of the same burst may have evicted or replaced it, and a miss is
 //      looked up again, since an earlier SYN of the burst may have created the flow.
+// The common packet (an established flow of the VIP's mode, no SYN, FIN or RST) takes
+// an inline fast path; everything else goes through forward_slow().
 class Pipeline {
  public:
   Pipeline(Worker& w, const Snapshot& s) : w_(w), s_(s) {}
@@ -53,7 +55,7 @@ class Pipeline {
     const VipSnap* vip;
     FlowKey key;
     FlowTable::Hashed hashed;
-    uint32_t candidate;  // FlowTable::candidate(hashed)
+    uint32_t candidate;  // FlowTable::candidate(hashed), then candidate_secondary()
     Flow* found;
     uint64_t found_at;  // flows->mutations() when `found` was looked up
     bool found_reply;
@@ -76,7 +78,11 @@ class Pipeline {
   void to_slowpath(rte_mbuf* m);
   void icmp_echo(rte_mbuf* m, EtherHdr* eth, Ipv4Hdr* ip, IcmpHdr* icmp, uint16_t in_port);
   template <FwdMode M>
-  void forward(Pending& p);
+  [[gnu::always_inline]] inline void forward(Pending& p);
+  template <FwdMode M>
+  [[gnu::noinline]] void forward_slow(Pending& p, Flow* f, bool is_reply);
+  template <FwdMode M>
+  [[gnu::always_inline]] inline void emit(Pending& p, Flow* f);
   template <FwdMode M>
   Flow* new_flow(Pending& p, bool syn);
   void reply(Pending& p, Drop if_unknown);
@@ -98,18 +104,24 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     Pending& p = pending[count];
     if (!classify(pkts[i], owned, &p)) continue;
     p.hashed = flows.hash(p.key);
-    flows.prefetch_buckets(p.hashed);
+    flows.prefetch_bucket(p.hashed);
     ++count;
   }
-  for (uint16_t i = 0; i < count; ++i) pending[i].candidate = flows.candidate(pending[i].hashed);
+  bool secondary = false;
+  for (uint16_t i = 0; i < count; ++i) {
+    pending[i].candidate = flows.candidate(pending[i].hashed);
+    secondary |= pending[i].candidate == FlowTable::kProbeSecondary;
+  }
+  if (secondary)
+    for (uint16_t i = 0; i < count; ++i)
+      if (pending[i].candidate == FlowTable::kProbeSecondary)
+        pending[i].candidate = flows.candidate_secondary(pending[i].hashed);
   for (uint16_t i = 0; i < count; ++i) {
     Pending& p = pending[i];
     p.found_reply = false;  // lookups leave it alone on a miss
     p.found = flows.lookup_from(p.key, p.hashed, p.candidate, &p.found_reply);
     p.found_at = flows.mutations();
   }
-  for (uint16_t i = 0; i < count; ++i)
-    if (pending[i].found) flows.prefetch_lru_neighbours(pending[i].found, w_.now_ms);
   for (uint16_t i = 0; i < count; ++i) dispatch(pending[i]);
 }
 
@@ -311,23 +323,44 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
       return drop(m, Drop::no_local_port), nullptr;
     }
   }
+  if constexpr (M != FwdMode::dsr) {
+    // Both directions' checksum addends, once per flow (rewrite.hpp).
+    const FlowKey to_backend{f->rev.daddr_be, f->rev.saddr_be, f->rev.dport_be, f->rev.sport_be};
+    const FlowKey to_client{key.daddr_be, key.saddr_be, key.dport_be, key.sport_be};
+    const RewriteAddends fwd = rewrite_addends(key, to_backend), rev = rewrite_addends(f->rev, to_client);
+    f->csum_fwd_ip = fwd.ip;
+    f->csum_fwd_l4 = fwd.l4;
+    f->csum_rev_ip = rev.ip;
+    f->csum_rev_l4 = rev.l4;
+  }
   w_.backends[b.id].flow_opened();
   w_.counters.count(Event::flows_created);
   w_.flow_count.store(w_.flows->size(), std::memory_order_relaxed);
   return f;
 }
 
+// The fast path: a packet of an established flow of this mode, without SYN, FIN or
+// RST, that may be forwarded (TTL). Anything else, including every first packet, takes
+// forward_slow().
 template <FwdMode M>
 void Pipeline::forward(Pending& p) {
-  rte_mbuf* m = p.m;
-  const VipSnap& vip = *p.vip;
-  Ipv4Hdr* ip = p.ip;
-  TcpHdr* tcp = p.tcp;
-  const uint8_t flags = tcp->flags;
-  const bool syn = (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
-  if (M != FwdMode::dsr && ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);  // before any flow state
   bool is_reply = false;
   Flow* f = current_flow(p, &is_reply);
+  if (f && !is_reply && f->mode == static_cast<uint8_t>(M) && f->state == FlowState::established &&
+      !(p.tcp->flags & (kTcpSyn | kTcpFin | kTcpRst)) && (M == FwdMode::dsr || p.ip->ttl > 1)) [[likely]] {
+    FlowTable::touch(f, w_.now_ms);
+    return emit<M>(p, f);
+  }
+  forward_slow<M>(p, f, is_reply);
+}
+
+template <FwdMode M>
+void Pipeline::forward_slow(Pending& p, Flow* f, bool is_reply) {
+  rte_mbuf* m = p.m;
+  const VipSnap& vip = *p.vip;
+  const uint8_t flags = p.tcp->flags;
+  const bool syn = (flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+  if (M != FwdMode::dsr && p.ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);  // before any flow state
   if (f && is_reply) return drop(m, Drop::not_for_us);  // a reply tuple aimed at a VIP port: never forward it
   if (f && f->mode != static_cast<uint8_t>(M)) {
     // A flow of a VIP that was deleted and added again with another mode: its
@@ -358,12 +391,18 @@ void Pipeline::forward(Pending& p) {
   } else {
     track_state(f, flags, true);
   }
+  emit<M>(p, f);
+}
+
+// Rewrites a client's packet for its flow's backend and queues it.
+template <FwdMode M>
+void Pipeline::emit(Pending& p, Flow* f) {
+  rte_mbuf* m = p.m;
   const uint64_t next_hop_mac = w_.shared->neighbour_macs->get(f->nexthop);
   if (!next_hop_mac) return drop(m, Drop::neighbour_unresolved);
-  if constexpr (M == FwdMode::nat) {
-    rewrite_l3l4<false, true>(ip, tcp, 0, 0, f->rev.saddr_be, f->rev.sport_be);
-  } else if constexpr (M == FwdMode::fullnat) {
-    rewrite_l3l4<true, true>(ip, tcp, f->rev.daddr_be, f->rev.dport_be, f->rev.saddr_be, f->rev.sport_be);
+  if constexpr (M != FwdMode::dsr) {
+    const FlowKey to{f->rev.daddr_be, f->rev.saddr_be, f->rev.dport_be, f->rev.sport_be};
+    rewrite_l3l4<M == FwdMode::fullnat, true>(p.ip, p.tcp, to, RewriteAddends{f->csum_fwd_ip, f->csum_fwd_l4});
   }
   set_macs(p.eth, next_hop_mac, s_.ports[f->out_port].mac);
   auto& bc = w_.backends[f->backend_id];
@@ -389,10 +428,12 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   if (ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);
   track_state(f, tcp->flags, false);
   // Source back to the VIP; for fullnat also the destination back to the client.
+  const FlowKey to{f->fwd.daddr_be, f->fwd.saddr_be, f->fwd.dport_be, f->fwd.sport_be};
+  const RewriteAddends addends{f->csum_rev_ip, f->csum_rev_l4};
   if (p.path == Path::reply_snat)
-    rewrite_l3l4<true, true>(ip, tcp, f->fwd.daddr_be, f->fwd.dport_be, f->fwd.saddr_be, f->fwd.sport_be);
+    rewrite_l3l4<true, true>(ip, tcp, to, addends);
   else
-    rewrite_l3l4<true, false>(ip, tcp, f->fwd.daddr_be, f->fwd.dport_be, 0, 0);
+    rewrite_l3l4<true, false>(ip, tcp, to, addends);
   uint64_t client_mac = 0;
   __builtin_memcpy(&client_mac, f->client_mac, 6);
   set_macs(eth, client_mac, s_.ports[f->in_port].mac);
@@ -482,6 +523,7 @@ int Worker::main_loop(void* arg) {
   rte_mbuf* pkts[256];
   uint32_t idle_polls = 0;
   uint64_t iterations = 0;
+  SweepPacer sweep(w->flows->capacity(), w->flows->sweep_period_ms(), tsc_per_ms, rte_rdtsc());
   while (!shared->quit.load(std::memory_order_acquire)) {
     const uint64_t pass_start = rte_rdtsc();
     w->now_ms = tsc_now_ms(pass_start, tsc_per_ms);
@@ -520,7 +562,7 @@ int Worker::main_loop(void* arg) {
       work += n;
     }
     w->flush_tx(*snap);
-    if (w->flows->expire(w->now_ms, 64)) w->flow_count.store(w->flows->size(), std::memory_order_relaxed);
+    if (w->flows->expire(w->now_ms, sweep.due(pass_start))) w->flow_count.store(w->flows->size(), std::memory_order_relaxed);
     rte_rcu_qsbr_quiescent(shared->qsbr, w->index);
     w->iterations.store(++iterations, std::memory_order_release);
     if (work) {

@@ -301,7 +301,9 @@ void rewrite_matches_recompute(uint32_t seed) {
     if (iter % 31 == 0) sa = da = 0xffffffff, sp = dp = 0xffff;
     if (iter % 37 == 0) sa = da = 0, sp = dp = 0;
     uint8_t ttl = p.ip()->ttl;
-    rewrite_l3l4<S, D>(p.ip(), p.tcp(), sa, sp, da, dp);
+    const FlowKey from{p.ip()->saddr_be, p.ip()->daddr_be, p.tcp()->sport_be, p.tcp()->dport_be};
+    const FlowKey to{S ? sa : from.saddr_be, D ? da : from.daddr_be, S ? sp : from.sport_be, D ? dp : from.dport_be};
+    rewrite_l3l4<S, D>(p.ip(), p.tcp(), to, rewrite_addends(from, to));
     ASSERT_EQ(p.ip()->ttl, ttl - 1);
     if (S) ASSERT_EQ(p.ip()->saddr_be, sa);
     if (D) ASSERT_EQ(p.tcp()->dport_be, dp);

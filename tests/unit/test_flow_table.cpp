@@ -1,6 +1,8 @@
-// Unit tests for flow_table.hpp: keys, reverse keys, LRU expiry and eviction.
+// Unit tests for flow_table.hpp: keys, reverse keys, primary/secondary buckets, the
+// expiry sweep and its pacer, and eviction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -248,7 +250,7 @@ TEST(FlowTable, ExpiryFollowsPerStateTimeouts) {
   EXPECT_EQ(t->expire(10'000'000, 100), 0u);
 }
 
-TEST(FlowTable, SetStateMovesFlowToTheOtherList) {
+TEST(FlowTable, SetStateChangesTheTimeout) {
   TestTable t(64, kTimeouts);
   Flow* f = t->create(key(1), FlowState::syn_sent, 0);
   Flow* other_syn = t->create(key(2), FlowState::syn_sent, 0);
@@ -286,8 +288,6 @@ TEST(FlowTable, SetStateToSameStateIsATouch) {
 
 TEST(FlowTable, TouchKeepsAFlowAlive) {
   TestTable t(64, kTimeouts);
-  // The touched flow is created first, so it is at the head of the syn list: the
-  // touch must really move it, or expiry would stop at it and miss the other one.
   Flow* touched = t->create(key(1), FlowState::syn_sent, 0);
   Flow* idle = t->create(key(2), FlowState::syn_sent, 100);
   ASSERT_TRUE(touched && idle);
@@ -316,9 +316,11 @@ TEST(FlowTable, TouchHasGranularity) {
   }
   EXPECT_EQ(t->expire(last_packet + kTimeouts.syn_ms - kGran - 1, 100), 0u);
   EXPECT_EQ(t->expire(last_packet + kTimeouts.syn_ms, 100), 1u);
-  EXPECT_GE(f->lru_stamp_ms + kGran, last_packet) << "stamp lags the last packet by less than the granularity";
+  EXPECT_GE(f->stamp_ms + kGran, last_packet) << "stamp lags the last packet by less than the granularity";
 }
 
+// The budget counts entries examined, in index order (a fresh table fills entries front
+// to back), whether or not they expire.
 TEST(FlowTable, ExpireRespectsBudget) {
   TestTable t(128, kTimeouts);
   for (uint32_t i = 0; i < 10; ++i) ASSERT_NE(t->create(key(i), FlowState::syn_sent, i), nullptr);
@@ -329,54 +331,61 @@ TEST(FlowTable, ExpireRespectsBudget) {
   EXPECT_EQ(t->size(), 20u);
   EXPECT_EQ(t->expire(now, 3), 3u);
   EXPECT_EQ(t->size(), 17u);
-  EXPECT_EQ(t->expire(now, 8), 8u);  // crosses from one list to another
+  EXPECT_EQ(t->expire(now, 8), 8u);  // entries 3..10: syn and closing flows
   EXPECT_EQ(t->size(), 9u);
   EXPECT_EQ(t.log().count(Reason::expired), 11u);
-  EXPECT_EQ(t->expire(now, 100), 9u);
+  EXPECT_EQ(t->expire(now, 100), 9u);  // entries 11..110
   EXPECT_EQ(t->size(), 0u);
+  // A young flow in the examined range stays; the sweep wraps around the table.
+  ASSERT_NE(t->create(key(100), FlowState::established, now), nullptr);  // entry 19 (freed last)
+  EXPECT_EQ(t->expire(now + 1, 128), 0u);
+  EXPECT_EQ(t->size(), 1u);
   EXPECT_EQ(t.log().count(Reason::expired), 20u);
   std::set<uint32_t> seen;
   for (const auto& e : t.log().events) seen.insert(e.key.saddr_be);
   EXPECT_EQ(seen.size(), 20u) << "every flow reported exactly once";
 }
 
-TEST(FlowTable, EvictsLeastRecentlyUsedAcrossLists) {
-  TestTable t(4, kTimeouts);
+// A full table evicts, of the sampled entries, the flow idle longest relative to its
+// state's timeout: half-open and closing flows go before established ones of the same
+// idle time, and idle flows before busy ones.
+TEST(FlowTable, EvictionPrefersTheMostOverdueFlowOfItsSample) {
+  constexpr uint32_t kCap = 64;
+  TestTable t(kCap, kTimeouts);
   auto& log = t.log();
-  Flow* a = t->create(key(1), FlowState::syn_sent, 1000);
-  Flow* b = t->create(key(2), FlowState::syn_sent, 2000);
-  ASSERT_TRUE(a && b);
-  t->set_state(b, FlowState::established, 2000);
-  Flow* c = t->create(key(3), FlowState::syn_sent, 3000);
-  Flow* d = t->create(key(4), FlowState::closing, 4000);
-  ASSERT_TRUE(c && d);
-  ASSERT_TRUE(t->set_reverse(b, rkey(2)));
-  t->touch(a, 5000);  // a is now the most recently used
-  // Last use: b 2000 (established), c 3000 (syn), d 4000 (closing), a 5000 (syn).
-  const uint32_t expect_order[] = {2, 3, 4, 1, 5};
-  for (uint32_t i = 0; i < 5; ++i) {
-    uint32_t n = 5 + i;
-    ASSERT_EQ(t->size(), 4u);
-    Flow* f = t->create(key(n), FlowState::syn_sent, 6000 + 1000 * i);
-    ASSERT_NE(f, nullptr);
-    ASSERT_EQ(log.events.size(), i + 1);
-    EXPECT_EQ(log.events[i].why, Reason::evicted);
-    EXPECT_EQ(log.events[i].key, key(expect_order[i])) << "eviction " << i;
-    EXPECT_EQ(find(*t, key(expect_order[i])), nullptr);
-    EXPECT_EQ(find(*t, key(n)), f);
+  // Entries alternate: even ones idle since 0, odd ones touched at 40000.
+  std::vector<Flow*> flows;
+  for (uint32_t i = 0; i < kCap; ++i) {
+    flows.push_back(t->create(key(i), FlowState::established, 0));
+    ASSERT_NE(flows.back(), nullptr);
   }
-  EXPECT_EQ(find(*t, rkey(2)), nullptr) << "evicted flow's reverse key is gone";
-  EXPECT_FALSE(t->reverse_in_use(rkey(2)));
-  EXPECT_EQ(log.count(Reason::evicted), 5u);
-  EXPECT_EQ(log.count(Reason::expired), 0u);
-  EXPECT_EQ(t->size(), 4u);
+  for (uint32_t i = 1; i < kCap; i += 2) t->touch(flows[i], 40000);
+  // Every sample of kEvictSample consecutive entries holds idle ones: only they go.
+  for (uint32_t n = 0; n < kCap / 4; ++n) {
+    ASSERT_NE(t->create(key(1000 + n), FlowState::syn_sent, 50000), nullptr);
+    ASSERT_EQ(log.events.size(), n + 1);
+    EXPECT_EQ(log.events.back().why, Reason::evicted);
+    EXPECT_EQ(log.events.back().key.saddr_be % 2, key(0).saddr_be % 2) << "eviction " << n << " took a busy flow";
+    EXPECT_EQ(find(*t, log.events.back().key), nullptr);
+  }
+  EXPECT_EQ(t->size(), kCap);
+
+  // Same idle time, different states: the syn flow (5 s timeout) goes before the
+  // established one (60 s), whatever its place in the sample.
+  TestTable u(FlowTable::kEvictSample, kTimeouts);
+  for (uint32_t i = 0; i < FlowTable::kEvictSample; ++i)
+    ASSERT_NE(u->create(key(i), i == 5 ? FlowState::syn_sent : FlowState::established, 0), nullptr);
+  ASSERT_NE(u->create(key(100), FlowState::syn_sent, 3000), nullptr);
+  ASSERT_EQ(u.log().events.size(), 1u);
+  EXPECT_EQ(u.log().events[0].key, key(5));
+  EXPECT_EQ(u.log().events[0].state, FlowState::syn_sent);
 }
 
 TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
   TestTable t(2, kTimeouts);
   const uint32_t before_wrap = 0xfffff000u;
   Flow* a = t->create(key(1), FlowState::established, before_wrap);
-  Flow* b = t->create(key(2), FlowState::syn_sent, 0x800);  // 0x1800 ms later, after the wrap
+  Flow* b = t->create(key(2), FlowState::established, 0x800);  // 0x1800 ms later, after the wrap
   ASSERT_TRUE(a && b);
   ASSERT_NE(t->create(key(3), FlowState::syn_sent, 0x1000), nullptr);
   ASSERT_EQ(t.log().events.size(), 1u);
@@ -389,71 +398,125 @@ TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
   EXPECT_EQ(u->expire(kTimeouts.syn_ms - 1000, 10), 1u);
 }
 
-// Randomised model check of LRU eviction: the evicted flow is always the one whose
-// last effective use is oldest, whatever mix of touches, state changes and removals.
-TEST(FlowTable, RandomisedEvictionMatchesModel) {
+// Randomised model check: whatever mix of creates (evicting when full), reverse keys,
+// touches, state changes, removals and sweeps, the table holds exactly the flows a
+// model holds (the hook reports every flow the table drops), each findable by its keys.
+TEST(FlowTable, RandomisedOperationsMatchModel) {
   constexpr uint32_t kCap = 48;
-  // Long timeouts: this test never calls expire().
-  TestTable t(kCap, {1u << 30, 1u << 30, 1u << 30});
+  TestTable t(kCap, kTimeouts);
   std::mt19937 rng(42);
   struct ModelFlow {
-    uint32_t stamp;
-    FlowState state;
     Flow* flow;
+    bool has_rev;
   };
   std::map<uint32_t, ModelFlow> model;  // key number -> flow
   uint32_t now = 0xffff0000u;           // wraps during the test
   uint32_t next_key = 0;
+  size_t seen_events = 0;
   auto pick = [&]() {
     auto it = model.begin();
     std::advance(it, static_cast<long>(rng() % model.size()));
     return it;
   };
+  auto absorb_hook_events = [&]() {
+    for (; seen_events < t.log().events.size(); ++seen_events) {
+      const auto& e = t.log().events[seen_events];
+      uint32_t n = e.key.saddr_be - 0x0a000000u;
+      ASSERT_EQ(model.count(n), 1u) << "the hook reported a flow the model does not hold";
+      model.erase(n);
+    }
+  };
   for (int op = 0; op < 20000; ++op) {
-    now += 1 + rng() % 1500;
-    unsigned what = rng() % 10;
+    now += 1 + rng() % 300;
+    unsigned what = rng() % 12;
     if (what < 4 || model.empty()) {
       uint32_t n = next_key++;
-      size_t before = t.log().events.size();
-      std::optional<uint32_t> victim;
-      if (model.size() == kCap) {
-        uint32_t oldest_age = 0;
-        for (const auto& [k, m] : model)
-          if (!victim || now - m.stamp > oldest_age) victim = k, oldest_age = now - m.stamp;
-      }
-      auto st = static_cast<FlowState>(rng() % 3);
-      Flow* f = t->create(key(n), st, now);
+      const bool full = model.size() == kCap;
+      Flow* f = t->create(key(n), static_cast<FlowState>(rng() % 3), now);
       ASSERT_NE(f, nullptr);
-      if (victim) {
-        ASSERT_EQ(t.log().events.size(), before + 1);
+      ASSERT_EQ(t.log().events.size(), seen_events + (full ? 1 : 0)) << "op " << op;
+      if (full) {
         ASSERT_EQ(t.log().events.back().why, Reason::evicted);
-        ASSERT_EQ(t.log().events.back().key, key(*victim)) << "op " << op;
-        model.erase(*victim);
-      } else {
-        ASSERT_EQ(t.log().events.size(), before);
       }
-      model[n] = {now, st, f};
+      absorb_hook_events();
+      model[n] = {f, false};
+      if (rng() % 2) model[n].has_rev = t->set_reverse(f, rkey(n));
     } else if (what < 7) {
-      auto it = pick();
-      t->touch(it->second.flow, now);
-      if (now - it->second.stamp >= kGran) it->second.stamp = now;
+      t->touch(pick()->second.flow, now);
     } else if (what < 9) {
-      auto it = pick();
-      auto st = static_cast<FlowState>(rng() % 3);
-      t->set_state(it->second.flow, st, now);
-      if (st != it->second.state || now - it->second.stamp >= kGran) it->second.stamp = now;
-      it->second.state = st;
-    } else {
+      t->set_state(pick()->second.flow, static_cast<FlowState>(rng() % 3), now);
+    } else if (what < 11) {
       auto it = pick();
       t->remove(it->second.flow);
       model.erase(it);
+    } else {
+      size_t before = model.size();
+      uint32_t removed = t->expire(now, 1 + rng() % 16);
+      for (size_t i = seen_events; i < t.log().events.size(); ++i) ASSERT_EQ(t.log().events[i].why, Reason::expired);
+      absorb_hook_events();
+      ASSERT_EQ(model.size(), before - removed);
     }
     ASSERT_EQ(t->size(), model.size());
   }
   for (const auto& [n, m] : model) {
     ASSERT_EQ(find(*t, key(n)), m.flow);
-    ASSERT_EQ(m.flow->state, m.state);
+    bool reply = false;
+    ASSERT_EQ(find(*t, rkey(n), &reply), m.has_rev ? m.flow : nullptr);
+    if (m.has_rev) {
+      ASSERT_TRUE(reply);
+    }
   }
+}
+
+// Keys that do not fit their primary bucket go to their secondary, which the primary's
+// overflow count points lookups to; removing them brings the counts back to zero.
+TEST(FlowTable, OverflowIntoSecondaryBuckets) {
+  constexpr uint32_t kCap = 64;  // 24 buckets, 192 slots: 128 keys
+  TestTable t(kCap, kTimeouts);
+  std::vector<Flow*> flows;
+  uint32_t reversed = 0;
+  for (uint32_t i = 0; i < kCap; ++i) {
+    flows.push_back(t->create(key(i), FlowState::established, 0));
+    ASSERT_NE(flows.back(), nullptr) << i;
+    reversed += t->set_reverse(flows.back(), rkey(i));
+  }
+  EXPECT_GE(reversed, kCap * 9 / 10);
+  EXPECT_GT(t->secondary_keys(), 0u) << "at this load some primaries overflow";
+  for (uint32_t i = 0; i < kCap; ++i) {
+    bool reply = true;
+    ASSERT_EQ(find(*t, key(i), &reply), flows[i]) << i;
+    EXPECT_FALSE(reply);
+    // The burst path finds the same, through the secondary when told to.
+    FlowTable::Hashed h = t->hash(key(i));
+    uint32_t c = t->candidate(h);
+    if (c == FlowTable::kProbeSecondary) c = t->candidate_secondary(h);
+    EXPECT_EQ(t->lookup_from(key(i), h, c, &reply), flows[i]) << i;
+  }
+  for (uint32_t i = 0; i < kCap; i += 2) t->remove(flows[i]);
+  for (uint32_t i = 1; i < kCap; i += 2) EXPECT_EQ(find(*t, key(i)), flows[i]) << i;
+  for (uint32_t i = 1; i < kCap; i += 2) t->remove(flows[i]);
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_EQ(t->secondary_keys(), 0u);
+  for (uint32_t i = 0; i < kCap; ++i) EXPECT_EQ(t->candidate(t->hash(key(i))), FlowTable::kNone) << i;
+}
+
+// The pacer hands out capacity entries per period, spread over the passes.
+TEST(SweepPacer, HandsOutTheTableOncePerPeriod) {
+  constexpr uint64_t kTscPerMs = 1000;
+  SweepPacer pacer(10000, 2000, kTscPerMs, 0);  // 10,000 entries every 2 s: 5 per ms
+  uint64_t total = 0;
+  uint32_t largest = 0;
+  for (uint64_t tsc = 100; tsc <= 2000 * kTscPerMs; tsc += 100) {  // a pass every 0.1 ms
+    uint32_t n = pacer.due(tsc);
+    total += n;
+    largest = std::max(largest, n);
+  }
+  EXPECT_EQ(total, 10000u);
+  EXPECT_LE(largest, 1u) << "half an entry per pass, never a burst";
+  // After a stall, at most kMaxPerPass at once; the rest is not carried over.
+  SweepPacer big(1u << 20, 1000, kTscPerMs, 0);
+  EXPECT_EQ(big.due(100 * kTscPerMs), SweepPacer::kMaxPerPass);  // 100 ms owe ~100 K entries
+  EXPECT_EQ(big.due(100 * kTscPerMs), 0u);
 }
 
 // The burst path's two-step lookup (candidate, then lookup_from) answers exactly as
@@ -474,6 +537,7 @@ TEST(FlowTable, CandidateLookupMatchesLookup) {
     for (const FlowKey& k : {key(i), rkey(i)}) {
       FlowTable::Hashed h = t->hash(k);
       uint32_t c = t->candidate(h);
+      if (c == FlowTable::kProbeSecondary) c = t->candidate_secondary(h);
       bool r1 = false, r2 = false;
       Flow* expected = t->lookup(k, h, &r1);
       Flow* got = t->lookup_from(k, h, c, &r2);
@@ -491,7 +555,9 @@ TEST(FlowTable, CandidateLookupMatchesLookup) {
   // A candidate that is another key's entry: lookup_from must not trust it.
   FlowTable::Hashed h0 = t->hash(key(0)), h1 = t->hash(key(1));
   bool reply = true;
-  EXPECT_EQ(t->lookup_from(key(0), h0, t->candidate(h1), &reply), find(*t, key(0)));
+  uint32_t other = t->candidate(h1);
+  if (other == FlowTable::kProbeSecondary) other = t->candidate_secondary(h1);
+  EXPECT_EQ(t->lookup_from(key(0), h0, other, &reply), find(*t, key(0)));
   EXPECT_FALSE(reply);
 }
 
