@@ -10,12 +10,12 @@ rte_mbuf* arp_input(rte_mbuf* m, const Snapshot& snap, NeighbourTable& neighbour
   auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
   Parsed p;
   Drop why;
-  if (m->port >= snap.port_index_by_dpdk.size() || snap.port_index_by_dpdk[m->port] == 0xffff ||
+  const uint16_t port_index = snap.port_index(m->port);
+  if (port_index == Snapshot::kNoPort ||
       !parse_frame(frame, rte_pktmbuf_data_len(m), IpChecksum::verify, &p, &why) || p.l3 != L3::arp) {
     rte_pktmbuf_free(m);
     return nullptr;
   }
-  uint16_t port_index = snap.port_index_by_dpdk[m->port];
   auto* eth = reinterpret_cast<EtherHdr*>(frame);
   auto* arp = reinterpret_cast<ArpHdr*>(frame + p.l3_offset);
   Mac sender;

@@ -41,6 +41,10 @@ FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveH
   timeout_ms_[0] = timeouts.syn_ms;
   timeout_ms_[1] = timeouts.established_ms;
   timeout_ms_[2] = timeouts.closing_ms;
+  for (unsigned l = 0; l < kFlowStateCount; ++l) {
+    const uint64_t scale = (1ull << 32) / (timeout_ms_[l] ? timeout_ms_[l] : 1);
+    overdue_scale_[l] = scale ? scale : 1;
+  }
 }
 
 uint32_t FlowTable::sweep_period_ms() const {
@@ -99,12 +103,20 @@ uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
 
 void FlowTable::index_erase(uint32_t b, uint32_t ref) {
   Bucket& bucket = buckets_[b];
-  for (unsigned slot = 0; slot < 8; ++slot)
-    if ((bucket.ref[slot] & kRefMask) == ref && bucket.sig[slot] != 0) {
-      if (bucket.ref[slot] & kInSecondary) note_secondary(hash(key_of(ref)).bucket[0], -1);
-      bucket.sig[slot] = 0;
-      return;
-    }
+  // The slot whose reference (without the secondary bit) is ref and which is in use.
+  const __m128i mask = _mm_set1_epi32(static_cast<int>(kRefMask)), want = _mm_set1_epi32(static_cast<int>(ref));
+  const __m128i lo = _mm_and_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.ref[0])), mask);
+  const __m128i hi = _mm_and_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.ref[4])), mask);
+  unsigned same = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, want)))) |
+                  static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, want)))) << 4;
+  const unsigned empty = match(bucket, 0);  // bit 2*slot
+  for (; same; same &= same - 1) {
+    const unsigned slot = static_cast<unsigned>(__builtin_ctz(same));
+    if (empty & (1u << (2 * slot))) continue;
+    if (bucket.ref[slot] & kInSecondary) note_secondary(hash(key_of(ref)).bucket[0], -1);
+    bucket.sig[slot] = 0;
+    return;
+  }
 }
 
 void FlowTable::release(Flow* flow) {
@@ -120,26 +132,40 @@ void FlowTable::release(Flow* flow) {
 
 void FlowTable::remove(Flow* flow) { release(flow); }
 
-Flow* FlowTable::pick_victim(uint32_t now_ms) {
-  // The table is full, so every entry is in use. Of the next kEvictSample entries, the
-  // one idle longest relative to its state's timeout: age_a / timeout_a > age_b /
-  // timeout_b, compared as products. Ages, not stamps, so the clock may wrap.
-  Flow* best = nullptr;
-  uint64_t best_age = 0, best_timeout = 1;
-  for (uint32_t i = 0; i < kEvictSample; ++i) {
-    Flow* f = &flows_[evict_hand_];
-    if (++evict_hand_ == capacity_) evict_hand_ = 0;
-    const uint64_t age = now_ms - f->stamp_ms;
-    const uint64_t timeout = timeout_ms_[static_cast<unsigned>(f->state)] | 1u;
-    if (!best || age * best_timeout > best_age * timeout) {
-      best = f;
-      best_age = age;
-      best_timeout = timeout;
-    }
+uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
+  // age * 2^32 / timeout stays below 2^64 for any 32-bit age.
+  const uint32_t first = evict_hand_;
+  const uint32_t n = capacity_ - first < kEvictSample ? capacity_ - first : kEvictSample;
+  evict_hand_ = first + n == capacity_ ? 0 : first + n;
+  uint32_t best = first;
+  uint64_t best_score = 0;
+  for (uint32_t i = first; i < first + n; ++i) {
+    const Flow& f = flows_[i];
+    const uint64_t score = static_cast<uint64_t>(now_ms - f.stamp_ms) * overdue_scale_[static_cast<unsigned>(f.state)];
+    const bool better = score >= best_score;
+    best = better ? i : best;
+    best_score = better ? score : best_score;
   }
-  // The next sample's lines, for the next eviction (a SYN flood evicts on every SYN).
-  for (uint32_t i = 0; i < kEvictSample && evict_hand_ + i < capacity_; ++i) __builtin_prefetch(&flows_[evict_hand_ + i]);
   return best;
+}
+
+Flow* FlowTable::pick_victim(uint32_t now_ms) {
+  // The table is full, so every entry is in use. A SYN flood evicts on every SYN, so
+  // each eviction also chooses the next victim from the next sample (whose entries it
+  // prefetched last time) and prefetches that victim's buckets, and the entries of the
+  // sample after. The chosen one is evicted next time unless its entry changed since.
+  uint32_t victim = next_victim_.index;
+  if (victim == kNone || !(flows_[victim].flags & kFlowInUse) || flows_[victim].stamp_ms != next_victim_.stamp_ms ||
+      flows_[victim].state != next_victim_.state || !(flows_[victim].fwd == next_victim_.fwd))
+    victim = most_overdue_of_next_sample(now_ms);
+  const uint32_t next = most_overdue_of_next_sample(now_ms);
+  const Flow& n = flows_[next];
+  next_victim_ = NextVictim{next, n.stamp_ms, n.state, n.fwd};
+  __builtin_prefetch(&buckets_[n.fwd_bucket]);
+  if (n.flags & kFlowHasReverse) __builtin_prefetch(&buckets_[n.rev_bucket]);
+  if (evict_hand_ + kEvictSample <= capacity_)
+    for (uint32_t i = 0; i < kEvictSample; ++i) __builtin_prefetch(&flows_[evict_hand_ + i]);
+  return &flows_[victim];
 }
 
 Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms) {
@@ -167,9 +193,8 @@ Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, ui
   return flow;
 }
 
-bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev) {
+bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h) {
   if ((flow->flags & kFlowHasReverse)) return false;
-  Hashed h = hash(rev);
   bool reply = false;
   if (lookup(rev, h, &reply)) return false;
   FlowKey previous = flow->rev;

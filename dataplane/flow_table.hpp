@@ -129,15 +129,22 @@ class FlowTable {
   FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveHook hook, void* hook_ctx);
 
   // The key's primary and secondary buckets and its signature (what lookup() computes
-  // first). The signature mixes both hash halves, so keys sharing either bucket still
-  // differ in it.
+  // first): the CRC32C of the key's 12 bytes, times two odd constants (top bits depend
+  // on all of the CRC's bits: CRC alone is linear, and structured keys such as
+  // sequential ports crowd some buckets), picks the primary and the secondary; the
+  // signature mixes both, so keys sharing either bucket still differ in it.
   struct Hashed {
     uint32_t bucket[2];
     uint16_t sig;
   };
   Hashed hash(const FlowKey& key) const {
-    uint64_t h = hash_flow_key(key);
-    const uint32_t lo = static_cast<uint32_t>(h), hi = static_cast<uint32_t>(h >> 32);
+    uint64_t a;
+    uint32_t b;
+    __builtin_memcpy(&a, &key, 8);
+    __builtin_memcpy(&b, reinterpret_cast<const char*>(&key) + 8, 4);
+    const uint32_t crc = _mm_crc32_u32(static_cast<uint32_t>(_mm_crc32_u64(0x9e3779b9u, a)), b);
+    const uint32_t lo = crc * 0x9e3779b1u;
+    const uint32_t hi = crc * 0x85ebca6bu;
     Hashed out;
     out.bucket[0] = static_cast<uint32_t>((static_cast<uint64_t>(lo) * bucket_count_) >> 32);
     out.bucket[1] = static_cast<uint32_t>((static_cast<uint64_t>(hi) * bucket_count_) >> 32);
@@ -202,7 +209,8 @@ class FlowTable {
   Flow* create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms);
   // Adds the reverse key. False (nothing changed) if the flow has one already, the key is
   // in use, or its buckets are full.
-  bool set_reverse(Flow* flow, const FlowKey& rev);
+  bool set_reverse(Flow* flow, const FlowKey& rev) { return set_reverse(flow, rev, hash(rev)); }
+  bool set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h);
   // A packet of this flow was seen now.
   static void touch(Flow* flow, uint32_t now_ms) {
     if (now_ms - flow->stamp_ms >= kTouchGranularityMs) flow->stamp_ms = now_ms;
@@ -278,6 +286,10 @@ class FlowTable {
   }
   void release(Flow* flow);
   Flow* pick_victim(uint32_t now_ms);
+  // The next eviction sample: up to kEvictSample entries from evict_hand_ (not past the
+  // table's end); advances the hand. Returns the one idle longest relative to its
+  // state's timeout.
+  uint32_t most_overdue_of_next_sample(uint32_t now_ms);
   uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
 
   Flow* flows_;
@@ -291,6 +303,16 @@ class FlowTable {
   uint32_t sweep_hand_ = 0;
   uint32_t evict_hand_ = 0;
   uint32_t timeout_ms_[kFlowStateCount];
+  // 2^32 / timeout, per state: age * it orders flows by age / timeout with one multiply.
+  uint64_t overdue_scale_[kFlowStateCount];
+  // The victim the last eviction chose for the next one (its buckets prefetched), with
+  // what it held then: it is used only if it still holds exactly that.
+  struct NextVictim {
+    uint32_t index = kNone;
+    uint32_t stamp_ms;
+    FlowState state;
+    FlowKey fwd;
+  } next_victim_;
   RemoveHook hook_;
   void* hook_ctx_;
 };

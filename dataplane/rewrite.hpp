@@ -10,30 +10,6 @@
 
 namespace lb {
 
-// Accumulates the one's-complement difference of several field changes (RFC 1624,
-// eqn. 3: HC' = ~(~HC + ~m + m')), folded to one 16-bit addend.
-class CsumDelta {
- public:
-  void change16(uint16_t old_value, uint16_t new_value) {
-    sum_ += static_cast<uint16_t>(~old_value);
-    sum_ += new_value;
-  }
-  // Whole 32-bit words: their one's-complement sum folds to the same 16 bits as the sum
-  // of their halves (2^16 = 1 modulo 2^16 - 1), so no splitting is needed.
-  void change32(uint32_t old_value, uint32_t new_value) {
-    sum_ += static_cast<uint32_t>(~old_value);
-    sum_ += new_value;
-  }
-  uint16_t folded() const {
-    uint64_t sum = (sum_ & 0xffffffff) + (sum_ >> 32);  // < 2^33
-    sum = (sum & 0xffffffff) + (sum >> 32);              // < 2^32
-    return csum_fold(static_cast<uint32_t>((sum & 0xffff) + (sum >> 16)));
-  }
-
- private:
-  uint64_t sum_ = 0;
-};
-
 // The one's-complement sum of a TTL decrement: the TTL and protocol word (as loaded)
 // goes from w to w - 1, so ~w + (w - 1) = 0xfffe.
 constexpr uint16_t kTtlDecrementAddend = 0xfffe;
@@ -46,15 +22,20 @@ struct RewriteAddends {
   uint16_t ip;
   uint16_t l4;
 };
+// RFC 1624 eqn. 3 (HC' = ~(~HC + ~m + m')) summed over every changed word; addresses
+// are summed as whole 32-bit words, which fold to the same 16 bits as their halves
+// (2^16 = 1 modulo 2^16 - 1).
 inline RewriteAddends rewrite_addends(const FlowKey& from, const FlowKey& to) {
-  CsumDelta addrs, ip;
-  addrs.change32(from.saddr_be, to.saddr_be);
-  addrs.change32(from.daddr_be, to.daddr_be);
-  ip = addrs;
-  ip.change16(0xffff, kTtlDecrementAddend);  // ~0xffff = 0: adds exactly 0xfffe
-  addrs.change16(from.sport_be, to.sport_be);
-  addrs.change16(from.dport_be, to.dport_be);
-  return RewriteAddends{ip.folded(), addrs.folded()};
+  const uint64_t addrs = static_cast<uint64_t>(~from.saddr_be) + to.saddr_be + static_cast<uint32_t>(~from.daddr_be) +
+                         to.daddr_be;
+  const uint32_t ports = static_cast<uint32_t>(static_cast<uint16_t>(~from.sport_be)) + to.sport_be +
+                         static_cast<uint16_t>(~from.dport_be) + to.dport_be;
+  auto fold = [](uint64_t sum) {
+    sum = (sum & 0xffffffff) + (sum >> 32);  // < 2^33
+    sum = (sum & 0xffffffff) + (sum >> 32);  // < 2^32
+    return csum_fold(static_cast<uint32_t>(sum));
+  };
+  return RewriteAddends{fold(addrs + kTtlDecrementAddend), fold(addrs + ports)};
 }
 
 // Adds a precomputed addend to a header checksum (as stored).

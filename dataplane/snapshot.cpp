@@ -71,11 +71,12 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
   snap->generation = generation;
   snap->workers = workers;
   snap->accepting = accepting;
+  snap->port_index_by_dpdk.fill(Snapshot::kNoPort);
   if (!config.controlplane.shm.empty()) snap->heartbeat_port_be = hton16(config.controlplane.heartbeat_port);
   for (size_t p = 0; p < config.ports.size(); ++p) {
     snap->ports.push_back(PortSnap{config.ports[p].address.addr.be(), dpdk_ports[p],
                                    config.ports[p].role != PortRole::client, port_macs[p]});
-    if (snap->port_index_by_dpdk.size() <= dpdk_ports[p]) snap->port_index_by_dpdk.resize(dpdk_ports[p] + 1, 0xffff);
+    if (dpdk_ports[p] >= Snapshot::kDpdkPortSlots) throw std::invalid_argument("DPDK port id out of range");
     snap->port_index_by_dpdk[dpdk_ports[p]] = static_cast<uint16_t>(p);
     snap->add_address(config.ports[p].address.addr.be(), kAddrOwn);
   }

@@ -8,6 +8,7 @@
 // alone.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -109,7 +110,14 @@ class Snapshot {
   uint16_t heartbeat_port_be = 0;  // UDP to an own address and this port goes to lbcp; 0 = none
   std::vector<VipSnap> vips;
   std::vector<PortSnap> ports;                   // by config port index
-  std::vector<uint16_t> port_index_by_dpdk;      // dpdk port id -> config port index
+  // DPDK port id -> config port index (kNoPort: not ours). A fixed array, so the
+  // per-packet lookup is one bounds check and one load.
+  static constexpr uint16_t kNoPort = 0xffff;
+  static constexpr size_t kDpdkPortSlots = 256;  // DPDK's RTE_MAX_ETHPORTS is far below
+  std::array<uint16_t, kDpdkPortSlots> port_index_by_dpdk;
+  uint16_t port_index(uint16_t dpdk_port) const {
+    return dpdk_port < kDpdkPortSlots ? port_index_by_dpdk[dpdk_port] : kNoPort;
+  }
   mutable std::vector<std::vector<SchedState>> sched_state;  // [worker][vip]
 
   const VipSnap* find_vip(uint32_t addr_be, uint16_t port_be) const {

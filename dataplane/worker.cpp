@@ -68,6 +68,17 @@ class Pipeline {
   // call and spills on every packet).
   [[gnu::always_inline]] inline void dispatch(Pending& p);
   [[gnu::always_inline]] inline Flow* current_flow(Pending& p, bool* reply);
+  // Snapshot::find_vip with a one-entry cache: a burst's packets mostly share a VIP.
+  [[gnu::always_inline]] inline const VipSnap* vip_for(uint32_t addr_be, uint16_t port_be) {
+    const uint64_t key = (static_cast<uint64_t>(addr_be) << 16) | port_be;
+    if (key == vip_cache_key_) return vip_cache_;  // key 0 (no VIP) starts cached as nullptr
+    const VipSnap* vip = s_.find_vip(addr_be, port_be);
+    if (vip) {
+      vip_cache_key_ = key;
+      vip_cache_ = vip;
+    }
+    return vip;
+  }
 
   void drop(rte_mbuf* m, Drop why) {
     w_.counters.drop(why);
@@ -92,6 +103,8 @@ class Pipeline {
 
   Worker& w_;
   const Snapshot& s_;
+  uint64_t vip_cache_key_ = 0;
+  const VipSnap* vip_cache_ = nullptr;
 };
 
 
@@ -182,9 +195,8 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (!parse_tcp_fast(frame, len, ip_csum, &p) && !parse_frame(frame, len, ip_csum, &p, &why))
     return drop(m, why), false;
-  if (m->port >= s_.port_index_by_dpdk.size() || s_.port_index_by_dpdk[m->port] == 0xffff)
-    return drop(m, Drop::not_for_us), false;
-  uint16_t in_port = s_.port_index_by_dpdk[m->port];
+  const uint16_t in_port = s_.port_index(m->port);
+  if (in_port == Snapshot::kNoPort) return drop(m, Drop::not_for_us), false;
   if (p.l3 == L3::arp) return to_slowpath(m), false;
 
   auto* eth = reinterpret_cast<EtherHdr*>(frame);
@@ -201,7 +213,7 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
     out->key = FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
     out->path = Path::forward;
     out->in_port = in_port;
-    if (const VipSnap* vip = s_.find_vip(ip->daddr_be, tcp->dport_be)) {
+    if (const VipSnap* vip = vip_for(ip->daddr_be, tcp->dport_be)) {
       if (!owned && workers > 1) {
         uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);
         if (owner != w_.index) return hand_off(m, owner), false;
@@ -291,6 +303,13 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   int chosen = sched_pick(vip.scheduler, vip.sched_view(), s_.sched_state[w_.index][vip.id], in);
   if (chosen == kNoBackend) return drop(m, Drop::no_backend), nullptr;
   const BackendSnap& b = vip.backends[chosen];
+  // nat: the reverse key's bucket is fetched while create() works (it may evict).
+  const FlowKey nat_rev{b.addr_be, key.saddr_be, b.port_be, key.sport_be};
+  FlowTable::Hashed nat_rev_hashed{};
+  if constexpr (M == FwdMode::nat) {
+    nat_rev_hashed = w_.flows->hash(nat_rev);
+    w_.flows->prefetch_bucket(nat_rev_hashed);
+  }
   Flow* f = w_.flows->create(key, p.hashed, syn ? FlowState::syn_sent : FlowState::established, w_.now_ms);
   if (!f) return drop(m, Drop::flow_table_full), nullptr;
   f->vip_id = vip.id;
@@ -301,7 +320,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   f->in_port = static_cast<uint8_t>(p.in_port);
   __builtin_memcpy(f->client_mac, p.eth->src, 6);
   if constexpr (M == FwdMode::nat) {
-    if (!w_.flows->set_reverse(f, FlowKey{b.addr_be, key.saddr_be, b.port_be, key.sport_be})) {
+    if (!w_.flows->set_reverse(f, nat_rev, nat_rev_hashed)) {
       w_.flows->remove(f);
       return drop(m, Drop::flow_table_full), nullptr;
     }
@@ -550,8 +569,8 @@ int Worker::main_loop(void* arg) {
     if (w->control_tx) {
       unsigned n = rte_ring_sc_dequeue_burst(w->control_tx, reinterpret_cast<void**>(pkts), burst, nullptr);
       for (unsigned i = 0; i < n; ++i) {
-        uint16_t p = pkts[i]->port < snap->port_index_by_dpdk.size() ? snap->port_index_by_dpdk[pkts[i]->port] : 0xffff;
-        if (p == 0xffff) {
+        const uint16_t p = snap->port_index(pkts[i]->port);
+        if (p == Snapshot::kNoPort) {
           rte_pktmbuf_free(pkts[i]);
           continue;
         }

@@ -473,31 +473,39 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
 TEST(FlowTable, OverflowIntoSecondaryBuckets) {
   constexpr uint32_t kCap = 64;  // 24 buckets, 192 slots: 128 keys
   TestTable t(kCap, kTimeouts);
+  // Random keys (sequential ones spread almost perfectly over CRC-chosen buckets).
+  std::mt19937 rng(7);
+  auto random_key = [&]() {
+    return FlowKey{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
+                   static_cast<uint16_t>(rng())};
+  };
+  std::vector<FlowKey> keys;
   std::vector<Flow*> flows;
   uint32_t reversed = 0;
   for (uint32_t i = 0; i < kCap; ++i) {
-    flows.push_back(t->create(key(i), FlowState::established, 0));
+    keys.push_back(random_key());
+    flows.push_back(t->create(keys.back(), FlowState::established, 0));
     ASSERT_NE(flows.back(), nullptr) << i;
-    reversed += t->set_reverse(flows.back(), rkey(i));
+    reversed += t->set_reverse(flows.back(), random_key());
   }
   EXPECT_GE(reversed, kCap * 9 / 10);
   EXPECT_GT(t->secondary_keys(), 0u) << "at this load some primaries overflow";
   for (uint32_t i = 0; i < kCap; ++i) {
     bool reply = true;
-    ASSERT_EQ(find(*t, key(i), &reply), flows[i]) << i;
+    ASSERT_EQ(find(*t, keys[i], &reply), flows[i]) << i;
     EXPECT_FALSE(reply);
     // The burst path finds the same, through the secondary when told to.
-    FlowTable::Hashed h = t->hash(key(i));
+    FlowTable::Hashed h = t->hash(keys[i]);
     uint32_t c = t->candidate(h);
     if (c == FlowTable::kProbeSecondary) c = t->candidate_secondary(h);
-    EXPECT_EQ(t->lookup_from(key(i), h, c, &reply), flows[i]) << i;
+    EXPECT_EQ(t->lookup_from(keys[i], h, c, &reply), flows[i]) << i;
   }
   for (uint32_t i = 0; i < kCap; i += 2) t->remove(flows[i]);
-  for (uint32_t i = 1; i < kCap; i += 2) EXPECT_EQ(find(*t, key(i)), flows[i]) << i;
+  for (uint32_t i = 1; i < kCap; i += 2) EXPECT_EQ(find(*t, keys[i]), flows[i]) << i;
   for (uint32_t i = 1; i < kCap; i += 2) t->remove(flows[i]);
   EXPECT_EQ(t->size(), 0u);
   EXPECT_EQ(t->secondary_keys(), 0u);
-  for (uint32_t i = 0; i < kCap; ++i) EXPECT_EQ(t->candidate(t->hash(key(i))), FlowTable::kNone) << i;
+  for (uint32_t i = 0; i < kCap; ++i) EXPECT_EQ(t->candidate(t->hash(keys[i])), FlowTable::kNone) << i;
 }
 
 // The pacer hands out capacity entries per period, spread over the passes.
@@ -532,7 +540,7 @@ TEST(FlowTable, CandidateLookupMatchesLookup) {
       ASSERT_TRUE(t->set_reverse(f, rkey(i)));
     }
   }
-  uint32_t present = 0, absent = 0;
+  uint32_t present = 0, absent = 0, false_candidates = 0;
   for (uint32_t i = 0; i < kCap; ++i)
     for (const FlowKey& k : {key(i), rkey(i)}) {
       FlowTable::Hashed h = t->hash(k);
@@ -547,11 +555,12 @@ TEST(FlowTable, CandidateLookupMatchesLookup) {
         ++present;
       } else {
         ++absent;
-        EXPECT_EQ(c, FlowTable::kNone) << "a matching signature for an absent key is possible but must be rare";
+        false_candidates += c != FlowTable::kNone;
       }
     }
   EXPECT_EQ(present, kCap / 2 + kCap / 4);
   EXPECT_GT(absent, 0u);
+  EXPECT_LE(false_candidates, absent / 100) << "a matching signature for an absent key is possible but must be rare";
   // A candidate that is another key's entry: lookup_from must not trust it.
   FlowTable::Hashed h0 = t->hash(key(0)), h1 = t->hash(key(1));
   bool reply = true;

@@ -619,10 +619,12 @@ TEST(BuildSnapshot, NonMaglevVipRoutesAndAddresses) {
   EXPECT_EQ(snap->address_kind(A("198.18.0.101").be()), kAddrVip);
   EXPECT_EQ(snap->address_kind(A("198.18.1.200").be()), kAddrSnat);
   EXPECT_EQ(snap->address_kind(A("198.18.1.11").be()), 0);
-  ASSERT_EQ(snap->port_index_by_dpdk.size(), 6u);
-  EXPECT_EQ(snap->port_index_by_dpdk[3], 0);
-  EXPECT_EQ(snap->port_index_by_dpdk[5], 1);
-  EXPECT_EQ(snap->port_index_by_dpdk[4], 0xffff);
+  EXPECT_EQ(snap->port_index(3), 0);
+  EXPECT_EQ(snap->port_index(5), 1);
+  EXPECT_EQ(snap->port_index(4), Snapshot::kNoPort);
+  EXPECT_EQ(snap->port_index(0), Snapshot::kNoPort);
+  EXPECT_EQ(snap->port_index(Snapshot::kDpdkPortSlots), Snapshot::kNoPort);
+  EXPECT_EQ(snap->port_index(0xffff), Snapshot::kNoPort);
 }
 
 TEST(BuildSnapshot, NoEligibleBackendGivesAnEmptyTable) {
