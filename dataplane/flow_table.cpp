@@ -137,16 +137,17 @@ uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
   const uint32_t first = evict_hand_;
   const uint32_t n = capacity_ - first < kEvictSample ? capacity_ - first : kEvictSample;
   evict_hand_ = first + n == capacity_ ? 0 : first + n;
-  uint32_t best = first;
+  const Flow* sample = &flows_[first];
+  const uint64_t scale[kFlowStateCount] = {overdue_scale_[0], overdue_scale_[1], overdue_scale_[2]};
+  uint32_t best = 0;
   uint64_t best_score = 0;
-  for (uint32_t i = first; i < first + n; ++i) {
-    const Flow& f = flows_[i];
-    const uint64_t score = static_cast<uint64_t>(now_ms - f.stamp_ms) * overdue_scale_[static_cast<unsigned>(f.state)];
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t score = static_cast<uint64_t>(now_ms - sample[i].stamp_ms) * scale[static_cast<unsigned>(sample[i].state)];
     const bool better = score >= best_score;
     best = better ? i : best;
     best_score = better ? score : best_score;
   }
-  return best;
+  return first + best;
 }
 
 Flow* FlowTable::pick_victim(uint32_t now_ms) {
@@ -163,8 +164,10 @@ Flow* FlowTable::pick_victim(uint32_t now_ms) {
   next_victim_ = NextVictim{next, n.stamp_ms, n.state, n.fwd};
   __builtin_prefetch(&buckets_[n.fwd_bucket]);
   if (n.flags & kFlowHasReverse) __builtin_prefetch(&buckets_[n.rev_bucket]);
-  if (evict_hand_ + kEvictSample <= capacity_)
-    for (uint32_t i = 0; i < kEvictSample; ++i) __builtin_prefetch(&flows_[evict_hand_ + i]);
+  if (evict_hand_ + kEvictSample <= capacity_) {
+    const Flow* sample = &flows_[evict_hand_];
+    for (uint32_t i = 0; i < kEvictSample; ++i) __builtin_prefetch(sample + i);
+  }
   return &flows_[victim];
 }
 

@@ -49,7 +49,16 @@ struct FlowKey {
   uint32_t daddr_be;
   uint16_t sport_be;
   uint16_t dport_be;
-  bool operator==(const FlowKey&) const = default;
+  // As one 8-byte and one 4-byte compare (the defaulted == compared four fields).
+  bool operator==(const FlowKey& o) const {
+    uint64_t a, b;
+    uint32_t c, d;
+    __builtin_memcpy(&a, this, 8);
+    __builtin_memcpy(&b, &o, 8);
+    __builtin_memcpy(&c, reinterpret_cast<const char*>(this) + 8, 4);
+    __builtin_memcpy(&d, reinterpret_cast<const char*>(&o) + 8, 4);
+    return ((a ^ b) | (c ^ d)) == 0;
+  }
 };
 static_assert(sizeof(FlowKey) == 12);
 

@@ -55,7 +55,7 @@ struct SchedState {
 using OpenFlowsFn = uint32_t (*)(const void* ctx, uint16_t backend_id);
 
 struct SchedInput {
-  uint64_t flow_hash;    // hash of the client->VIP 4-tuple
+  uint64_t flow_hash;    // hash of the client->VIP 4-tuple (maglev only; 0 for the others)
   uint64_t client_hash;  // hash of the client address
   OpenFlowsFn open_flows;
   const void* open_flows_ctx;

@@ -46,7 +46,13 @@ class Pipeline {
   void process_burst(rte_mbuf** pkts, uint16_t n, bool owned);
 
  private:
-  enum class Path : uint8_t { forward, reply, reply_snat };
+  // Where a packet goes after the lookup: forwarding in its VIP's mode (one switch
+  // decides both), or a reply.
+  enum class Path : uint8_t { nat, fullnat, dsr, reply, reply_snat };
+  static Path forward_path(FwdMode mode) { return static_cast<Path>(mode); }
+  static_assert(static_cast<uint8_t>(FwdMode::nat) == static_cast<uint8_t>(Path::nat) &&
+                static_cast<uint8_t>(FwdMode::fullnat) == static_cast<uint8_t>(Path::fullnat) &&
+                static_cast<uint8_t>(FwdMode::dsr) == static_cast<uint8_t>(Path::dsr));
   struct Pending {  // a packet that needs the flow table, between the stages
     rte_mbuf* m;
     EtherHdr* eth;
@@ -112,8 +118,14 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   Pending pending[256];
   uint16_t count = 0;
   FlowTable& flows = *w_.flows;
+  // The mbufs' headers first (a NIC's RX writes them, so they are cached, but mbufs
+  // from a ring were last written by another core), then each packet's data a few
+  // packets ahead of its classification.
+  constexpr uint16_t kDataAhead = 3;
+  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(pkts[i]);
+  for (uint16_t i = 0; i < n && i < kDataAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    if (i + kDataAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kDataAhead], void*));
     Pending& p = pending[count];
     if (!classify(pkts[i], owned, &p)) continue;
     p.hashed = flows.hash(p.key);
@@ -152,13 +164,9 @@ Flow* Pipeline::current_flow(Pending& p, bool* reply) {
 
 void Pipeline::dispatch(Pending& p) {
   switch (p.path) {
-    case Path::forward:
-      switch (p.vip->mode) {
-        case FwdMode::nat: return forward<FwdMode::nat>(p);
-        case FwdMode::fullnat: return forward<FwdMode::fullnat>(p);
-        case FwdMode::dsr: return forward<FwdMode::dsr>(p);
-      }
-      return;
+    case Path::nat: return forward<FwdMode::nat>(p);
+    case Path::fullnat: return forward<FwdMode::fullnat>(p);
+    case Path::dsr: return forward<FwdMode::dsr>(p);
     case Path::reply_snat: return reply(p, Drop::no_flow);
     case Path::reply: return reply(p, Drop::not_for_us);
   }
@@ -211,7 +219,6 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
     out->tcp = tcp;
     out->vip = nullptr;
     out->key = FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
-    out->path = Path::forward;
     out->in_port = in_port;
     if (const VipSnap* vip = vip_for(ip->daddr_be, tcp->dport_be)) {
       if (!owned && workers > 1) {
@@ -219,6 +226,7 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
         if (owner != w_.index) return hand_off(m, owner), false;
       }
       out->vip = vip;
+      out->path = forward_path(vip->mode);
       return true;
     }
     uint8_t kind = s_.address_kind(ip->daddr_be);
@@ -299,7 +307,9 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   const VipSnap& vip = *p.vip;
   const FlowKey& key = p.key;
   uint64_t client_hash = hash_addr(key.saddr_be);
-  SchedInput in{hash_flow_key(key), client_hash, open_flows_all_workers, w_.shared};
+  // Only Maglev reads the 4-tuple's hash; the others are spared computing it.
+  const uint64_t flow_hash = vip.scheduler == SchedKind::maglev ? hash_flow_key(key) : 0;
+  SchedInput in{flow_hash, client_hash, open_flows_all_workers, w_.shared};
   int chosen = sched_pick(vip.scheduler, vip.sched_view(), s_.sched_state[w_.index][vip.id], in);
   if (chosen == kNoBackend) return drop(m, Drop::no_backend), nullptr;
   const BackendSnap& b = vip.backends[chosen];
