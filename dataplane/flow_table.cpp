@@ -42,6 +42,7 @@ FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveH
   timeout_ms_[1] = timeouts.established_ms;
   timeout_ms_[2] = timeouts.closing_ms;
   for (unsigned l = 0; l < kFlowStateCount; ++l) {
+    touch_granularity_ms_[l] = timeout_ms_[l] / 64 > kTouchGranularityMs ? timeout_ms_[l] / 64 : kTouchGranularityMs;
     const uint64_t scale = (1ull << 32) / (timeout_ms_[l] ? timeout_ms_[l] : 1);
     overdue_scale_[l] = scale ? scale : 1;
   }

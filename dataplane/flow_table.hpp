@@ -22,9 +22,10 @@
 //   reverse: backend -> client (nat) or backend -> local address (fullnat)
 // A DSR flow has no reverse key (replies bypass the appliance).
 //
-// Idle expiry: each flow carries the time of its last packet, written at most once per
-// kTouchGranularityMs (so a busy flow dirties its line once a second, and a flow may
-// expire up to that much early). A sweep walks the entry array in index order, a few
+// Idle expiry: each flow carries the time of its last packet, written only when it is
+// older than max(kTouchGranularityMs, timeout / 64) for the flow's state (so a busy
+// flow dirties its line rarely, and a flow may expire up to that much early: 1 s for
+// half-open and closing flows, 14 s of the default 15 minutes for established ones). A sweep walks the entry array in index order, a few
 // entries per worker pass (expire()), and removes flows idle longer than their state's
 // timeout; nothing on the packet path links or unlinks lists, so a packet reads its
 // bucket and its entry and writes nothing else. sweep_period_ms() is how long one round
@@ -221,9 +222,12 @@ class FlowTable {
   bool set_reverse(Flow* flow, const FlowKey& rev) { return set_reverse(flow, rev, hash(rev)); }
   bool set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h);
   // A packet of this flow was seen now.
-  static void touch(Flow* flow, uint32_t now_ms) {
-    if (now_ms - flow->stamp_ms >= kTouchGranularityMs) flow->stamp_ms = now_ms;
+  void touch(Flow* flow, uint32_t now_ms) const {
+    if (now_ms - flow->stamp_ms >= touch_granularity_ms_[static_cast<unsigned>(flow->state)]) flow->stamp_ms = now_ms;
   }
+  // How stale a flow's stamp may get before a packet rewrites it: 1/64 of its state's
+  // timeout, at least kTouchGranularityMs. A flow expires at most that much early.
+  uint32_t touch_granularity_ms(FlowState s) const { return touch_granularity_ms_[static_cast<unsigned>(s)]; }
   static void set_state(Flow* flow, FlowState state, uint32_t now_ms) {
     flow->state = state;
     flow->stamp_ms = now_ms;
@@ -312,6 +316,7 @@ class FlowTable {
   uint32_t sweep_hand_ = 0;
   uint32_t evict_hand_ = 0;
   uint32_t timeout_ms_[kFlowStateCount];
+  uint32_t touch_granularity_ms_[kFlowStateCount];
   // 2^32 / timeout, per state: age * it orders flows by age / timeout with one multiply.
   uint64_t overdue_scale_[kFlowStateCount];
   // The victim the last eviction chose for the next one (its buckets prefetched), with

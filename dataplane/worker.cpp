@@ -377,7 +377,7 @@ void Pipeline::forward(Pending& p) {
   Flow* f = current_flow(p, &is_reply);
   if (f && !is_reply && f->mode == static_cast<uint8_t>(M) && f->state == FlowState::established &&
       !(p.tcp->flags & (kTcpSyn | kTcpFin | kTcpRst)) && (M == FwdMode::dsr || p.ip->ttl > 1)) [[likely]] {
-    FlowTable::touch(f, w_.now_ms);
+    w_.flows->touch(f, w_.now_ms);
     return emit<M>(p, f);
   }
   forward_slow<M>(p, f, is_reply);

@@ -319,6 +319,29 @@ TEST(FlowTable, TouchHasGranularity) {
   EXPECT_GE(f->stamp_ms + kGran, last_packet) << "stamp lags the last packet by less than the granularity";
 }
 
+// Long timeouts get a coarser stamp: 1/64 of the timeout, so an established flow's line
+// is written rarely; it still expires within one granularity of its last packet.
+TEST(FlowTable, TouchGranularityScalesWithTimeout) {
+  TestTable t(64, {5000, 640000, 3000});
+  EXPECT_EQ(t->touch_granularity_ms(FlowState::syn_sent), kGran);
+  EXPECT_EQ(t->touch_granularity_ms(FlowState::closing), kGran);
+  const uint32_t gran = t->touch_granularity_ms(FlowState::established);
+  EXPECT_EQ(gran, 10000u);
+  Flow* f = t->create(key(1), FlowState::established, 0);
+  ASSERT_NE(f, nullptr);
+  t->touch(f, gran - 1);
+  EXPECT_EQ(f->stamp_ms, 0u) << "a packet within the granularity does not write the stamp";
+  t->touch(f, gran);
+  EXPECT_EQ(f->stamp_ms, gran);
+  uint32_t last_packet = gran;
+  for (uint32_t now = gran; now <= 200000; now += 500) {
+    t->touch(f, now);
+    last_packet = now;
+  }
+  EXPECT_EQ(t->expire(last_packet + 640000 - gran - 1, 64), 0u);
+  EXPECT_EQ(t->expire(last_packet + 640000, 64), 1u);
+}
+
 // The budget counts entries examined, in index order (a fresh table fills entries front
 // to back), whether or not they expire.
 TEST(FlowTable, ExpireRespectsBudget) {
