@@ -4,6 +4,8 @@
 #include <emmintrin.h>
 #include <new>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace lb {
 
@@ -120,6 +122,19 @@ void FlowTable::index_erase(uint32_t b, uint32_t ref) {
   }
 }
 
+void FlowTable::rehome(Flow* flow) {
+  const uint32_t idx = index_of(flow);
+  rehome_key(flow->fwd, idx << 1, flow->fwd_bucket);
+  if (flow->flags & kFlowHasReverse) rehome_key(flow->rev, (idx << 1) | 1, flow->rev_bucket);
+}
+
+void FlowTable::rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket) {
+  const Hashed h = hash(key);
+  if (bucket == h.bucket[0] || !match(buckets_[h.bucket[0]], 0)) return;  // home, or home still full
+  index_erase(bucket, ref);        // out of the secondary (and the primary's overflow count)
+  place(h.bucket[0], h.sig, ref);  // cannot fail: the primary has a free slot
+}
+
 void FlowTable::release(Flow* flow) {
   uint32_t idx = index_of(flow);
   index_erase(flow->fwd_bucket, idx << 1);
@@ -135,20 +150,23 @@ void FlowTable::remove(Flow* flow) { release(flow); }
 
 uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
   // age * 2^32 / timeout stays below 2^64 for any 32-bit age.
+  // The sample wraps around the table's end, so every entry is sampled equally often.
+  const uint32_t n = capacity_ < kEvictSample ? capacity_ : kEvictSample;
   const uint32_t first = evict_hand_;
-  const uint32_t n = capacity_ - first < kEvictSample ? capacity_ - first : kEvictSample;
-  evict_hand_ = first + n == capacity_ ? 0 : first + n;
-  const Flow* sample = &flows_[first];
+  evict_hand_ = first + n >= capacity_ ? first + n - capacity_ : first + n;
   const uint64_t scale[kFlowStateCount] = {overdue_scale_[0], overdue_scale_[1], overdue_scale_[2]};
-  uint32_t best = 0;
+  uint32_t best = first;
   uint64_t best_score = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    const uint64_t score = static_cast<uint64_t>(now_ms - sample[i].stamp_ms) * scale[static_cast<unsigned>(sample[i].state)];
+    uint32_t index = first + i;
+    index -= index >= capacity_ ? capacity_ : 0;
+    const Flow& f = flows_[index];
+    const uint64_t score = static_cast<uint64_t>(now_ms - f.stamp_ms) * scale[static_cast<unsigned>(f.state)];
     const bool better = score >= best_score;
-    best = better ? i : best;
+    best = better ? index : best;
     best_score = better ? score : best_score;
   }
-  return first + best;
+  return best;
 }
 
 Flow* FlowTable::pick_victim(uint32_t now_ms) {
@@ -218,12 +236,63 @@ uint32_t FlowTable::expire(uint32_t now_ms, uint32_t budget) {
   for (uint32_t i = 0; i < budget; ++i) {
     Flow* f = &flows_[sweep_hand_];
     if (++sweep_hand_ == capacity_) sweep_hand_ = 0;
-    if (!(f->flags & kFlowInUse) || !idle_past_timeout(*f, now_ms)) continue;
+    if (!(f->flags & kFlowInUse)) continue;
+    if (!idle_past_timeout(*f, now_ms)) {
+      if (secondary_keys_) rehome(f);
+      continue;
+    }
     hook_(hook_ctx_, *f, RemoveReason::expired);
     release(f);
     ++removed;
   }
   return removed;
+}
+
+std::string FlowTable::check_invariants() const {
+  auto fail = [](const std::string& what, uint64_t at) { return what + " (at " + std::to_string(at) + ")"; };
+  uint32_t in_use = 0;
+  for (uint32_t i = 0; i < capacity_; ++i) in_use += (flows_[i].flags & kFlowInUse) != 0;
+  if (in_use != used_) return fail("entries in use differ from size()", in_use);
+  uint32_t free_entries = 0;
+  for (uint32_t i = free_head_; i != kNone; i = flows_[i].fwd_bucket) {
+    if (i >= capacity_ || (flows_[i].flags & kFlowInUse) || ++free_entries > capacity_) return fail("free list broken", i);
+  }
+  if (free_entries != capacity_ - used_) return fail("free list length differs from capacity - size", free_entries);
+  std::vector<uint32_t> overflow(bucket_count_, 0);
+  uint32_t secondary = 0, keys = 0;
+  for (uint32_t b = 0; b < bucket_count_; ++b)
+    for (unsigned slot = 0; slot < 8; ++slot) {
+      if (buckets_[b].sig[slot] == 0) continue;
+      const uint32_t ref = buckets_[b].ref[slot] & kRefMask;
+      const bool in_secondary = buckets_[b].ref[slot] & kInSecondary;
+      if ((ref >> 1) >= capacity_) return fail("index slot refers past the entries", b);
+      const Flow& f = flows_[ref >> 1];
+      if (!(f.flags & kFlowInUse)) return fail("index slot refers to an unused entry", b);
+      if ((ref & 1) && !(f.flags & kFlowHasReverse)) return fail("reverse slot of a flow without reverse key", b);
+      const Hashed h = hash((ref & 1) ? f.rev : f.fwd);
+      if (h.bucket[in_secondary ? 1 : 0] != b) return fail("key in a bucket that is not its own", b);
+      if (h.sig != buckets_[b].sig[slot]) return fail("signature differs from the key's", b);
+      if (((ref & 1) ? f.rev_bucket : f.fwd_bucket) != b) return fail("entry's bucket field is wrong", b);
+      if (in_secondary) ++overflow[h.bucket[0]], ++secondary;
+      ++keys;
+    }
+  for (uint32_t b = 0; b < bucket_count_; ++b)
+    if (overflow[b] != buckets_[b].overflow) return fail("overflow count differs from the keys placed away", b);
+  if (secondary != secondary_keys_) return fail("secondary_keys() differs from the index", secondary);
+  uint32_t expected_keys = 0;
+  for (uint32_t i = 0; i < capacity_; ++i) {
+    const Flow& f = flows_[i];
+    if (!(f.flags & kFlowInUse)) continue;
+    bool reply = true;
+    if (lookup(f.fwd, &reply) != &f || reply) return fail("forward key not found", i);
+    ++expected_keys;
+    if (f.flags & kFlowHasReverse) {
+      if (lookup(f.rev, &reply) != &f || !reply) return fail("reverse key not found", i);
+      ++expected_keys;
+    }
+  }
+  if (keys != expected_keys) return fail("index holds keys of no flow", keys);
+  return "";
 }
 
 }  // namespace lb

@@ -28,7 +28,8 @@
 // half-open and closing flows, 14 s of the default 15 minutes for established ones). A sweep walks the entry array in index order, a few
 // entries per worker pass (expire()), and removes flows idle longer than their state's
 // timeout; nothing on the packet path links or unlinks lists, so a packet reads its
-// bucket and its entry and writes nothing else. sweep_period_ms() is how long one round
+// bucket and its entry and writes nothing else. The sweep also moves keys that live in
+// their secondary bucket home once their primary has room. sweep_period_ms() is how long one round
 // over the table takes at the pace the worker keeps: max(1 s, capacity / 1 M s), i.e. at
 // most a million entries a second. A flow leaves the table between its timeout and
 // its timeout plus one sweep period (plus the touch granularity early).
@@ -41,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nmmintrin.h>
+#include <string>
 #include <emmintrin.h>
 
 namespace lb {
@@ -250,6 +252,9 @@ class FlowTable {
   uint32_t timeout_ms(FlowState s) const { return timeout_ms_[static_cast<unsigned>(s)]; }
   // Keys that live in their secondary bucket (for tests and statistics).
   uint32_t secondary_keys() const { return secondary_keys_; }
+  // Checks every invariant of the entries, the free list and the index (O(capacity),
+  // for tests): "" when all hold, else what does not.
+  std::string check_invariants() const;
 
  private:
   // ref: entry index << 1 | 1 for the reverse key; bit 31 set when the key lives in its
@@ -292,6 +297,11 @@ class FlowTable {
   uint32_t index_insert(const Hashed& h, uint32_t ref);
   void index_erase(uint32_t bucket, uint32_t ref);
   void note_secondary(uint32_t primary, int change);
+  // Moves a key that lives in its secondary bucket home when its primary has room (the
+  // sweep does this, so keys that overflowed do not stay away after their primary
+  // emptied: under churn they would pile up and make lookups read two buckets).
+  void rehome(Flow* flow);
+  void rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket);
   const FlowKey& key_of(uint32_t ref) const { return (ref & 1) ? flows_[ref >> 1].rev : flows_[ref >> 1].fwd; }
   uint32_t& bucket_field(uint32_t ref) { return (ref & 1) ? flows_[ref >> 1].rev_bucket : flows_[ref >> 1].fwd_bucket; }
   bool idle_past_timeout(const Flow& flow, uint32_t now_ms) const {
@@ -333,37 +343,31 @@ class FlowTable {
 
 // Spreads the sweep over its period: capacity entries per period_ms, counted from the
 // TSC, so each worker pass examines the few entries that are due rather than a burst
-// of them once a millisecond. At most kMaxPerPass at once (after a stall the sweep
-// falls behind rather than stalling the worker in turn).
+// of them once a millisecond. At most kMaxPerPass at once: after a long pass or an idle
+// nap the debt is paid over the following passes (it is capped at one round, which
+// examines every entry anyway).
 class SweepPacer {
  public:
   static constexpr uint32_t kMaxPerPass = 1024;
   SweepPacer(uint32_t capacity, uint32_t period_ms, uint64_t tsc_per_ms, uint64_t now_tsc)
       : capacity_(capacity),
-        tsc_per_period_(tsc_per_ms * (period_ms ? period_ms : 1)),
-        max_elapsed_(tsc_per_ms * 100),
+        per_tsc_(static_cast<double>(capacity) / (static_cast<double>(tsc_per_ms) * (period_ms ? period_ms : 1))),
         last_tsc_(now_tsc) {}
   // Entries due since the last call.
   uint32_t due(uint64_t now_tsc) {
-    uint64_t elapsed = now_tsc - last_tsc_;
+    owed_ += static_cast<double>(now_tsc - last_tsc_) * per_tsc_;
     last_tsc_ = now_tsc;
-    if (elapsed > max_elapsed_) elapsed = max_elapsed_;  // keeps the product below 2^64
-    credit_ += elapsed * capacity_;
-    uint64_t n = credit_ / tsc_per_period_;
-    if (n > kMaxPerPass) {
-      credit_ = 0;
-      return kMaxPerPass;
-    }
-    credit_ -= n * tsc_per_period_;
-    return static_cast<uint32_t>(n);
+    if (owed_ > capacity_) owed_ = capacity_;
+    const uint32_t n = owed_ >= kMaxPerPass ? kMaxPerPass : static_cast<uint32_t>(owed_);
+    owed_ -= n;
+    return n;
   }
 
  private:
-  uint64_t capacity_;
-  uint64_t tsc_per_period_;
-  uint64_t max_elapsed_;
+  double capacity_;
+  double per_tsc_;  // entries per TSC cycle
   uint64_t last_tsc_;
-  uint64_t credit_ = 0;  // entries owed, times tsc_per_period_
+  double owed_ = 0;  // entries due and not yet handed out
 };
 
 }  // namespace lb

@@ -454,6 +454,10 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   // in either direction.
   const VipSnap* vip = s_.find_vip(f->fwd.daddr_be, f->fwd.dport_be);
   if (!vip || static_cast<uint8_t>(vip->mode) != f->mode) return drop(m, Drop::no_flow);
+  // A fullnat reply comes to a local (snat) address, a nat one to the client: a reply
+  // key that matched the other way round (a local address since removed) cannot be
+  // rewritten with the flow's addends.
+  if ((p.path == Path::reply_snat) != (f->mode == static_cast<uint8_t>(FwdMode::fullnat))) return drop(m, Drop::no_flow);
   if (ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);
   track_state(f, tcp->flags, false);
   // Source back to the VIP; for fullnat also the destination back to the client.

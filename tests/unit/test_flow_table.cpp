@@ -423,7 +423,9 @@ TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
 
 // Randomised model check: whatever mix of creates (evicting when full), reverse keys,
 // touches, state changes, removals and sweeps, the table holds exactly the flows a
-// model holds (the hook reports every flow the table drops), each findable by its keys.
+// model holds (the hook reports every flow the table drops), each findable by its keys,
+// a dropped flow's keys are gone, and the index's invariants (overflow counts, bucket
+// fields, signatures, free list) hold after every operation.
 TEST(FlowTable, RandomisedOperationsMatchModel) {
   constexpr uint32_t kCap = 48;
   TestTable t(kCap, kTimeouts);
@@ -441,12 +443,18 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
     std::advance(it, static_cast<long>(rng() % model.size()));
     return it;
   };
+  auto forget = [&](std::map<uint32_t, ModelFlow>::iterator it) {
+    const uint32_t n = it->first;
+    model.erase(it);
+    EXPECT_EQ(find(*t, key(n)), nullptr) << "a dropped flow's forward key is still found";
+    EXPECT_EQ(find(*t, rkey(n)), nullptr) << "a dropped flow's reverse key is still found";
+  };
   auto absorb_hook_events = [&]() {
     for (; seen_events < t.log().events.size(); ++seen_events) {
       const auto& e = t.log().events[seen_events];
-      uint32_t n = e.key.saddr_be - 0x0a000000u;
-      ASSERT_EQ(model.count(n), 1u) << "the hook reported a flow the model does not hold";
-      model.erase(n);
+      auto it = model.find(e.key.saddr_be - 0x0a000000u);
+      ASSERT_NE(it, model.end()) << "the hook reported a flow the model does not hold";
+      forget(it);
     }
   };
   for (int op = 0; op < 20000; ++op) {
@@ -471,7 +479,7 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
     } else if (what < 11) {
       auto it = pick();
       t->remove(it->second.flow);
-      model.erase(it);
+      forget(it);
     } else {
       size_t before = model.size();
       uint32_t removed = t->expire(now, 1 + rng() % 16);
@@ -480,6 +488,7 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
       ASSERT_EQ(model.size(), before - removed);
     }
     ASSERT_EQ(t->size(), model.size());
+    ASSERT_EQ(t->check_invariants(), "") << "op " << op;
   }
   for (const auto& [n, m] : model) {
     ASSERT_EQ(find(*t, key(n)), m.flow);
@@ -531,6 +540,50 @@ TEST(FlowTable, OverflowIntoSecondaryBuckets) {
   for (uint32_t i = 0; i < kCap; ++i) EXPECT_EQ(t->candidate(t->hash(keys[i])), FlowTable::kNone) << i;
 }
 
+// Under churn (a full table evicting), keys that overflowed stay in their secondary
+// bucket; once their primary has room, the sweep brings them home.
+TEST(FlowTable, SweepMovesOverflowedKeysHome) {
+  constexpr uint32_t kCap = 4096;
+  TestTable t(kCap, {1u << 30, 1u << 30, 1u << 30});  // nothing expires
+  std::mt19937 rng(11);
+  auto random_key = [&]() {
+    return FlowKey{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
+                   static_cast<uint16_t>(rng())};
+  };
+  for (uint32_t i = 0; i < 4 * kCap; ++i) {  // fill, then three turnovers
+    Flow* f = t->create(random_key(), FlowState::established, i);
+    ASSERT_NE(f, nullptr);
+    t->set_reverse(f, random_key());
+  }
+  const uint32_t piled_up = t->secondary_keys();
+  EXPECT_GT(piled_up, 2 * kCap / 20) << "more than 5% of keys away from home after churn";
+  ASSERT_EQ(t->check_invariants(), "");
+  // Free half the entries, then one sweep round.
+  for (uint32_t i = 0; i < kCap; i += 2) {
+    Flow* f = const_cast<Flow*>(&t->entry(i));
+    if (f->flags & kFlowInUse) t->remove(f);
+  }
+  const uint32_t before_sweep = t->secondary_keys();
+  EXPECT_EQ(t->expire(5 * kCap, kCap), 0u);
+  EXPECT_LT(t->secondary_keys(), before_sweep / 4) << "the sweep left most keys away from home";
+  EXPECT_EQ(t->check_invariants(), "");
+}
+
+// Samples wrap around the table's end: with a capacity that is not a multiple of the
+// sample, the last entry is not sampled alone (and so evicted however busy it is).
+TEST(FlowTable, EvictionSampleWrapsAroundTheEnd) {
+  constexpr uint32_t kCap = FlowTable::kEvictSample + 1;
+  TestTable t(kCap, kTimeouts);
+  for (uint32_t i = 0; i < kCap; ++i) ASSERT_NE(t->create(key(i), FlowState::established, 0), nullptr);
+  t->touch(const_cast<Flow*>(&t->entry(kCap - 1)), 50000);  // the last entry is busy
+  for (uint32_t n = 0; n < 4; ++n) {
+    ASSERT_NE(t->create(key(100 + n), FlowState::established, 50000), nullptr);
+    ASSERT_EQ(t.log().events.size(), n + 1);
+    EXPECT_NE(t.log().events.back().key, key(kCap - 1)) << "eviction " << n << " took the busy last entry";
+  }
+  EXPECT_EQ(t->check_invariants(), "");
+}
+
 // The pacer hands out capacity entries per period, spread over the passes.
 TEST(SweepPacer, HandsOutTheTableOncePerPeriod) {
   constexpr uint64_t kTscPerMs = 1000;
@@ -544,10 +597,21 @@ TEST(SweepPacer, HandsOutTheTableOncePerPeriod) {
   }
   EXPECT_EQ(total, 10000u);
   EXPECT_LE(largest, 1u) << "half an entry per pass, never a burst";
-  // After a stall, at most kMaxPerPass at once; the rest is not carried over.
+  // After a stall (a long pass, an idle nap), at most kMaxPerPass at once; the debt is
+  // paid over the following passes.
   SweepPacer big(1u << 20, 1000, kTscPerMs, 0);
-  EXPECT_EQ(big.due(100 * kTscPerMs), SweepPacer::kMaxPerPass);  // 100 ms owe ~100 K entries
-  EXPECT_EQ(big.due(100 * kTscPerMs), 0u);
+  uint64_t paid = 0;
+  for (int i = 0; i < 200; ++i) {
+    uint32_t n = big.due(100 * kTscPerMs);  // 100 ms owe 104857.6 entries
+    EXPECT_LE(n, SweepPacer::kMaxPerPass);
+    paid += n;
+  }
+  EXPECT_EQ(paid, 104857u);
+  // A stall longer than a round owes one round (every entry once), not more.
+  SweepPacer capped(1000, 1000, kTscPerMs, 0);
+  uint64_t round = 0;
+  for (int i = 0; i < 10; ++i) round += capped.due(60'000 * kTscPerMs);
+  EXPECT_EQ(round, 1000u);
 }
 
 // The burst path's two-step lookup (candidate, then lookup_from) answers exactly as
@@ -650,6 +714,7 @@ TEST(FlowTable, HundredThousandRandomFlows) {
     }
   }
   EXPECT_EQ(distinct.size(), kCap);
+  EXPECT_EQ(t->check_invariants(), "");
 
   // Remove every other flow; the rest must be untouched.
   for (uint32_t i = 0; i < kCap; i += 2) t->remove(flows[i]);
@@ -678,6 +743,7 @@ TEST(FlowTable, HundredThousandRandomFlows) {
   }
   EXPECT_EQ(t->size(), kCap);
   EXPECT_TRUE(t.log().events.empty());
+  EXPECT_EQ(t->check_invariants(), "");
   for (const auto& k : more) {
     bool reply = true;
     Flow* f = t->lookup(k, &reply);
