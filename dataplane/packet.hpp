@@ -107,12 +107,14 @@ bool parse_frame(const uint8_t* frame, uint32_t len, IpChecksum ip_csum, Parsed*
 inline bool parse_tcp_fast(const uint8_t* frame, uint32_t len, IpChecksum ip_csum, Parsed* out) {
   constexpr uint32_t l3 = sizeof(EtherHdr), l4 = sizeof(EtherHdr) + sizeof(Ipv4Hdr);
   if (len < l4 + sizeof(TcpHdr)) return false;
-  uint16_t type;
-  __builtin_memcpy(&type, frame + 12, 2);
+  // Two masked words: EtherType 0x0800 and version/IHL 0x45 (bytes 12-14); no fragment
+  // offset or MF flag, and protocol TCP (bytes 20-21 and 23). Loaded little-endian.
+  uint32_t type_version, frag_proto;
+  __builtin_memcpy(&type_version, frame + 12, 4);
+  __builtin_memcpy(&frag_proto, frame + l3 + 6, 4);
+  static_assert(kEtherTypeIpv4 == 0x0800 && kProtoTcp == 6);
+  if (((type_version & 0x00ffffffu) ^ 0x00450008u) | ((frag_proto & 0xff00ff3fu) ^ 0x06000000u)) return false;
   const auto* ip = reinterpret_cast<const Ipv4Hdr*>(frame + l3);
-  if (type != hton16(kEtherTypeIpv4) || ip->version_ihl != 0x45 || ip->proto != kProtoTcp ||
-      (ip->frag_be & hton16(0x3fff)))
-    return false;
   const uint32_t ip_len = ntoh16(ip->total_len_be);
   const uint32_t doff = (frame[l4 + 12] >> 4) * 4u;
   // doff >= 20 and doff <= ip_len - 20 also give ip_len >= 40.

@@ -4,6 +4,8 @@
 // checksum. Pure functions on header structs; thread-safe.
 #pragma once
 
+#include <cstddef>
+
 #include "checksum.hpp"
 #include "flow_table.hpp"
 #include "packet.hpp"
@@ -65,9 +67,14 @@ inline void rewrite_l3l4(Ipv4Hdr* ip, TcpHdr* tcp, const FlowKey& to, RewriteAdd
   csum_add(&tcp->check, addends.l4);
 }
 
+// Both MAC addresses (each packed in the low 48 bits, in wire order from the lowest
+// byte) as one 8-byte and one 4-byte store.
 inline void set_macs(EtherHdr* eth, uint64_t dst_packed, uint64_t src_packed) {
-  __builtin_memcpy(eth->dst, &dst_packed, 6);
-  __builtin_memcpy(eth->src, &src_packed, 6);
+  static_assert(offsetof(EtherHdr, dst) == 0 && offsetof(EtherHdr, src) == 6);
+  const uint64_t head = (dst_packed & 0xffffffffffffull) | (src_packed << 48);
+  const uint32_t tail = static_cast<uint32_t>(src_packed >> 16);
+  __builtin_memcpy(reinterpret_cast<uint8_t*>(eth), &head, 8);
+  __builtin_memcpy(reinterpret_cast<uint8_t*>(eth) + 8, &tail, 4);
 }
 
 }  // namespace lb

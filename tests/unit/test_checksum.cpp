@@ -318,5 +318,19 @@ TEST(Checksum, RewriteMatchesRecomputeForEveryMode) {
   rewrite_matches_recompute<true, true>(23);   // fullnat
 }
 
+// set_macs writes the destination then the source MAC, in wire order, and no other byte
+// (the EtherType after them stays).
+TEST(Rewrite, SetMacsWritesBothAddressesOnly) {
+  const Mac dst = *parse_mac("02:11:22:33:44:55"), src = *parse_mac("0a:bb:cc:dd:ee:ff");
+  uint8_t frame[16];
+  std::memset(frame, 0x5a, sizeof(frame));
+  // Stale high bits in the packed values must not leak into the frame.
+  set_macs(reinterpret_cast<EtherHdr*>(frame), dst.pack() | 0xabcd000000000000ull, src.pack());
+  EXPECT_EQ(std::memcmp(frame, dst.bytes.data(), 6), 0);
+  EXPECT_EQ(std::memcmp(frame + 6, src.bytes.data(), 6), 0);
+  EXPECT_EQ(frame[12], 0x5a);
+  EXPECT_EQ(frame[13], 0x5a);
+}
+
 }  // namespace
 }  // namespace lb
