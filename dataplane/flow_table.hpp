@@ -206,6 +206,11 @@ class FlowTable {
     if (buckets_[h.bucket[0]].overflow == 0) return nullptr;
     return find_in(h.bucket[1], key, h.sig, reply);
   }
+  // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
+  static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
+    return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key &&
+           (!reply || (flow->flags & kFlowHasReverse));
+  }
   // Whether some flow already uses this reverse key.
   bool reverse_in_use(const FlowKey& rev) const;
 

@@ -33,11 +33,13 @@ uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
 //      drop those that need no flow; hash the flow key and prefetch its primary bucket;
 //   2. find every key's signature match in its (now cached) bucket and prefetch that
 //      entry (or, for the few keys whose primary bucket overflowed, the secondary
-//      bucket, then its match);
-//   3. for each packet, confirm its key against its candidate entry (prefetched in
-//      stage 2, and by now in cache) and forward it. If an earlier packet of the burst
-//      changed the table (created, evicted or replaced a flow), stage 2's candidate
-//      may be stale, and the key is looked up afresh.
+//      bucket, then its match); then, in a loop of its own, confirm each key against
+//      its entry (a tight loop of independent loads keeps many misses in flight:
+//      confirming each key just before forwarding its packet measured 30% slower at
+//      1 M flows, though it ran fewer instructions);
+//   3. forward each packet. An entry found in stage 2 is re-checked first, since an
+//      earlier packet of the same burst may have evicted or replaced it, and a miss is
+//      looked up again, since an earlier SYN of the burst may have created the flow.
 // The common packet (an established flow of the VIP's mode, no SYN, FIN or RST) takes
 // an inline fast path; everything else goes through forward_slow().
 class Pipeline {
@@ -63,6 +65,9 @@ class Pipeline {
     FlowKey key;
     FlowTable::Hashed hashed;
     uint32_t candidate;  // FlowTable::candidate(hashed), then candidate_secondary()
+    Flow* found;
+    uint64_t found_at;  // flows->mutations() when `found` was looked up
+    bool found_reply;
     Path path;
     uint16_t in_port;
   };
@@ -109,7 +114,6 @@ class Pipeline {
   const Snapshot& s_;
   uint64_t vip_cache_key_ = 0;
   const VipSnap* vip_cache_ = nullptr;
-  uint64_t candidates_at_ = 0;  // flows->mutations() when stage 2 took the candidates
 };
 
 
@@ -140,14 +144,24 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     for (uint16_t i = 0; i < count; ++i)
       if (pending[i].candidate == FlowTable::kProbeSecondary)
         pending[i].candidate = flows.candidate_secondary(pending[i].hashed);
-  candidates_at_ = flows.mutations();
+  for (uint16_t i = 0; i < count; ++i) {
+    Pending& p = pending[i];
+    p.found_reply = false;  // lookups leave it alone on a miss
+    p.found = flows.lookup_from(p.key, p.hashed, p.candidate, &p.found_reply);
+    p.found_at = flows.mutations();
+  }
   for (uint16_t i = 0; i < count; ++i) dispatch(pending[i]);
 }
 
 Flow* Pipeline::current_flow(Pending& p, bool* reply) {
-  *reply = false;  // lookups leave it alone on a miss
-  if (w_.flows->mutations() == candidates_at_)  // the table is as stage 2 saw it
-    return w_.flows->lookup_from(p.key, p.hashed, p.candidate, reply);
+  if (w_.flows->mutations() == p.found_at) {  // nothing changed since the lookup
+    *reply = p.found_reply;
+    return p.found;
+  }
+  if (p.found && FlowTable::still_holds(p.found, p.key, p.found_reply)) {
+    *reply = p.found_reply;
+    return p.found;
+  }
   return w_.flows->lookup(p.key, p.hashed, reply);
 }
 
