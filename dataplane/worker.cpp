@@ -371,16 +371,22 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   return f;
 }
 
-// The fast path: a packet of an established flow of this mode, without SYN, FIN or
-// RST, that may be forwarded (TTL). Anything else, including every first packet, takes
-// forward_slow().
+// The fast path: a client's packet without SYN, FIN or RST for a flow of this mode that
+// is established, or half-open and now acknowledged (the handshake's last packet, a
+// third of a short connection's packets from the client), that may be forwarded (TTL).
+// Anything else, including every first packet, takes forward_slow().
 template <FwdMode M>
 void Pipeline::forward(Pending& p) {
   bool is_reply = false;
   Flow* f = current_flow(p, &is_reply);
-  if (f && !is_reply && f->mode == static_cast<uint8_t>(M) && f->state == FlowState::established &&
-      !(p.tcp->flags & (kTcpSyn | kTcpFin | kTcpRst)) && (M == FwdMode::dsr || p.ip->ttl > 1)) [[likely]] {
-    w_.flows->touch(f, w_.now_ms);
+  const uint8_t flags = p.tcp->flags;
+  if (f && !is_reply && f->mode == static_cast<uint8_t>(M) && !(flags & (kTcpSyn | kTcpFin | kTcpRst)) &&
+      (f->state == FlowState::established || (f->state == FlowState::syn_sent && (flags & kTcpAck))) &&
+      (M == FwdMode::dsr || p.ip->ttl > 1)) [[likely]] {
+    if (f->state == FlowState::syn_sent)
+      FlowTable::set_state(f, FlowState::established, w_.now_ms);
+    else
+      w_.flows->touch(f, w_.now_ms);
     return emit<M>(p, f);
   }
   forward_slow<M>(p, f, is_reply);
