@@ -1,7 +1,7 @@
 // A string as a double-quoted literal that is valid both as a JSON string and as a TOML
-// basic string: the escapes they share (\" \\ \n \r \t, \uXXXX for the other control
-// characters and DEL). lbdp writes TOML with it (show config), lbcp JSON (webhooks).
-// Pure function; thread-safe.
+// basic string: the escapes they share (\" \\ \n \r \t, and \u with four hex digits
+// for the other control characters and DEL). lbdp writes TOML with it (show config),
+// lbcp JSON (webhooks). Pure function; thread-safe.
 #pragma once
 
 #include <cstdio>

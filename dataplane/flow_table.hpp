@@ -65,10 +65,9 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 12);
 
-// 64-bit hash of a key (also used by schedulers).
+// 64-bit hash of a key, for the Maglev scheduler (the table has its own, FlowTable::hash).
 // CRC32C of the key (SSE4.2, a few cycles) in the low half; the high half is a
-// non-linear mix of it (murmur3's finaliser). Two CRC lanes would not do: CRC is linear,
-// so two lanes differ by a constant and the two candidate buckets would be correlated.
+// non-linear mix of it (murmur3's finaliser): CRC alone is linear.
 inline uint64_t hash_flow_key(const FlowKey& key) {
   uint64_t a = (static_cast<uint64_t>(key.saddr_be) << 32) | key.daddr_be;
   uint32_t b = (static_cast<uint32_t>(key.sport_be) << 16) | key.dport_be;

@@ -40,8 +40,9 @@ uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
 //   3. forward each packet. An entry found in stage 2 is re-checked first, since an
 //      earlier packet of the same burst may have evicted or replaced it, and a miss is
 //      looked up again, since an earlier SYN of the burst may have created the flow.
-// The common packet (an established flow of the VIP's mode, no SYN, FIN or RST) takes
-// an inline fast path; everything else goes through forward_slow().
+// The common packet (a flow of the VIP's mode that is established or completes its
+// handshake, no SYN, FIN or RST) takes an inline fast path; everything else goes
+// through forward_slow().
 class Pipeline {
  public:
   Pipeline(Worker& w, const Snapshot& s) : w_(w), s_(s) {}
