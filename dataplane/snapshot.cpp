@@ -71,7 +71,6 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
   snap->generation = generation;
   snap->workers = workers;
   snap->accepting = accepting;
-  snap->port_index_by_dpdk.fill(Snapshot::kNoPort);
   if (!config.controlplane.shm.empty()) snap->heartbeat_port_be = hton16(config.controlplane.heartbeat_port);
   for (size_t p = 0; p < config.ports.size(); ++p) {
     snap->ports.push_back(PortSnap{config.ports[p].address.addr.be(), dpdk_ports[p],

@@ -114,7 +114,11 @@ class Snapshot {
   // per-packet lookup is one bounds check and one load.
   static constexpr uint16_t kNoPort = 0xffff;
   static constexpr size_t kDpdkPortSlots = 256;  // DPDK's RTE_MAX_ETHPORTS is far below
-  std::array<uint16_t, kDpdkPortSlots> port_index_by_dpdk;
+  std::array<uint16_t, kDpdkPortSlots> port_index_by_dpdk = [] {
+    std::array<uint16_t, kDpdkPortSlots> none;
+    none.fill(kNoPort);
+    return none;
+  }();
   uint16_t port_index(uint16_t dpdk_port) const {
     return dpdk_port < kDpdkPortSlots ? port_index_by_dpdk[dpdk_port] : kNoPort;
   }
