@@ -88,7 +88,7 @@ const char* flow_state_name(FlowState s);
 struct alignas(64) Flow {
   FlowKey fwd;              // 0   client -> VIP, as received
   FlowKey rev;              // 12  backend -> client/local, as received (nat, fullnat)
-  uint32_t stamp_ms;        // 24  last packet, to kTouchGranularityMs (idle clock)
+  uint32_t stamp_ms;        // 24  last packet, to touch_granularity_ms(state) (idle clock)
   uint16_t vip_id;          // 28
   uint16_t backend_id;      // 30
   uint16_t nexthop;         // 32  neighbour slot towards the backend
@@ -308,8 +308,8 @@ class FlowTable {
   }
   void release(Flow* flow);
   Flow* pick_victim(uint32_t now_ms);
-  // The next eviction sample: up to kEvictSample entries from evict_hand_ (not past the
-  // table's end); advances the hand. Returns the one idle longest relative to its
+  // The next eviction sample: kEvictSample entries from evict_hand_ (wrapping around the
+  // table's end; the whole table when it is smaller); advances the hand. Returns the one idle longest relative to its
   // state's timeout.
   uint32_t most_overdue_of_next_sample(uint32_t now_ms);
   uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
@@ -342,22 +342,26 @@ class FlowTable {
 
 // Spreads the sweep over its period: capacity entries per period_ms, counted from the
 // TSC, so each worker pass examines the few entries that are due rather than a burst
-// of them once a millisecond. At most kMaxPerPass at once: after a long pass or an idle
-// nap the debt is paid over the following passes (it is capped at one round, which
-// examines every entry anyway).
+// of them once a millisecond. At most kMaxPerPass at once (kMaxPerIdlePass on a pass
+// without packets): after a long pass or an idle nap the debt is paid over the
+// following passes (it is capped at one round, which examines every entry anyway).
 class SweepPacer {
  public:
   static constexpr uint32_t kMaxPerPass = 1024;
+  static constexpr uint32_t kMaxPerIdlePass = 65536;  // a pass with no packets pays debt faster
   SweepPacer(uint32_t capacity, uint32_t period_ms, uint64_t tsc_per_ms, uint64_t now_tsc)
       : capacity_(capacity),
         per_tsc_(static_cast<double>(capacity) / (static_cast<double>(tsc_per_ms) * (period_ms ? period_ms : 1))),
         last_tsc_(now_tsc) {}
-  // Entries due since the last call.
-  uint32_t due(uint64_t now_tsc) {
+  // Entries due since the last call. A worker pass that handled no packets (`idle`) may
+  // take up to kMaxPerIdlePass, so debt built up over idle naps is paid while idle
+  // rather than by the busy passes that follow.
+  uint32_t due(uint64_t now_tsc, bool idle = false) {
     owed_ += static_cast<double>(now_tsc - last_tsc_) * per_tsc_;
     last_tsc_ = now_tsc;
     if (owed_ > capacity_) owed_ = capacity_;
-    const uint32_t n = owed_ >= kMaxPerPass ? kMaxPerPass : static_cast<uint32_t>(owed_);
+    const uint32_t limit = idle ? kMaxPerIdlePass : kMaxPerPass;
+    const uint32_t n = owed_ >= limit ? limit : static_cast<uint32_t>(owed_);
     owed_ -= n;
     return n;
   }

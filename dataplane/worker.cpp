@@ -464,16 +464,18 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   // in either direction.
   const VipSnap* vip = s_.find_vip(f->fwd.daddr_be, f->fwd.dport_be);
   if (!vip || static_cast<uint8_t>(vip->mode) != f->mode) return drop(m, Drop::no_flow);
-  // A fullnat reply comes to a local (snat) address, a nat one to the client: a reply
-  // key that matched the other way round (a local address since removed) cannot be
-  // rewritten with the flow's addends.
-  if ((p.path == Path::reply_snat) != (f->mode == static_cast<uint8_t>(FwdMode::fullnat))) return drop(m, Drop::no_flow);
+  // The rewrite's shape follows the flow's mode (its addends cover exactly that). A
+  // fullnat reply that no longer comes to a local address (one since removed from the
+  // configuration) is not served; a nat reply to a client whose address is also a
+  // local address is.
+  const bool fullnat = f->mode == static_cast<uint8_t>(FwdMode::fullnat);
+  if (fullnat && p.path != Path::reply_snat) return drop(m, Drop::no_flow);
   if (ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);
   track_state(f, tcp->flags, false);
   // Source back to the VIP; for fullnat also the destination back to the client.
   const FlowKey to{f->fwd.daddr_be, f->fwd.saddr_be, f->fwd.dport_be, f->fwd.sport_be};
   const RewriteAddends addends{f->csum_rev_ip, f->csum_rev_l4};
-  if (p.path == Path::reply_snat)
+  if (fullnat)
     rewrite_l3l4<true, true>(ip, tcp, to, addends);
   else
     rewrite_l3l4<true, false>(ip, tcp, to, addends);
@@ -605,7 +607,7 @@ int Worker::main_loop(void* arg) {
       work += n;
     }
     w->flush_tx(*snap);
-    if (w->flows->expire(w->now_ms, sweep.due(pass_start))) w->flow_count.store(w->flows->size(), std::memory_order_relaxed);
+    if (w->flows->expire(w->now_ms, sweep.due(pass_start, work == 0))) w->flow_count.store(w->flows->size(), std::memory_order_relaxed);
     rte_rcu_qsbr_quiescent(shared->qsbr, w->index);
     w->iterations.store(++iterations, std::memory_order_release);
     if (work) {

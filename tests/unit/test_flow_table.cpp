@@ -607,6 +607,10 @@ TEST(SweepPacer, HandsOutTheTableOncePerPeriod) {
     paid += n;
   }
   EXPECT_EQ(paid, 104857u);
+  // A pass without packets pays more of the debt at once.
+  SweepPacer idle(1u << 20, 1000, kTscPerMs, 0);
+  EXPECT_EQ(idle.due(100 * kTscPerMs, true), 65536u);
+  EXPECT_EQ(idle.due(100 * kTscPerMs, true), 104857u - 65536u);
   // A stall longer than a round owes one round (every entry once), not more.
   SweepPacer capped(1000, 1000, kTscPerMs, 0);
   uint64_t round = 0;
