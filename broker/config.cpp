@@ -115,11 +115,8 @@ ConfigResult parse_config(std::string_view text, const std::string& source, cons
   c.source = source;
   TableReader top(&*root, "", source, errors);
   // Every top-level entry must be one of the known tables.
-  for (auto&& [k, v] : *root) {
-    std::string_view name = k.str();
-    if (name != "probe" && name != "limits" && name != "interval" && name != "heartbeat")
-      top.error(name, "unknown section (expected probe, limits, interval, heartbeat)");
-  }
+  top.allow_only({"probe", "limits", "interval", "heartbeat"},
+                 "unknown section (expected probe, limits, interval, heartbeat)");
 
   // An absent table reads as an empty one, so its required keys are reported.
   TableReader probe = top.nested(top.table("probe"), "probe");

@@ -64,11 +64,11 @@ void TableReader::error_at(int line, std::string_view key, std::string_view reas
   errors_.push_back({line, out.str()});
 }
 
-void TableReader::allow_only(std::initializer_list<std::string_view> keys) {
+void TableReader::allow_only(std::initializer_list<std::string_view> keys, std::string_view complaint) {
   if (!table_) return;
   for (auto&& [k, v] : *table_) {
     if (std::find(keys.begin(), keys.end(), k.str()) == keys.end())
-      error_at(static_cast<int>(v.source().begin.line), k.str(), "unknown key");
+      error_at(static_cast<int>(v.source().begin.line), k.str(), complaint);
   }
 }
 

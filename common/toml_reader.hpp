@@ -77,7 +77,7 @@ class TableReader {
   void error(std::string_view key, std::string_view reason) { error_at(line_of(key), key, reason); }
 
   // An error ("unknown key") for every key of the table not in `keys`.
-  void allow_only(std::initializer_list<std::string_view> keys);
+  void allow_only(std::initializer_list<std::string_view> keys, std::string_view complaint = "unknown key");
 
   // An integer in [min, max] into `out`. Errors: "missing (required)", "must be an
   // integer", "V out of range [min, max]". T must hold every value in [min, max].

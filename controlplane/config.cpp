@@ -129,34 +129,25 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   c.source = source;
   TableReader top(&*root, "", source, errors);
 
-  for (auto&& [k, v] : *root) {
-    std::string_view name = k.str();
-    bool known = name == "dataplane" || name == "health" || name == "heartbeat" || name == "alerts" || name == "log";
-    if (!known) top.error(name, "unknown table");
-    else if (!v.is_table()) top.error(name, "must be a table ([" + std::string(name) + "])");
-  }
-  auto section = [&](std::string_view name) -> const toml::table* {
-    const toml::node* n = root->get(name);
-    return n ? n->as_table() : nullptr;
-  };
-  if (const toml::table* t = section("dataplane")) {
+  top.allow_only({"dataplane", "health", "heartbeat", "alerts", "log"}, "unknown table");
+  if (const toml::table* t = top.table("dataplane")) {
     TableReader r = top.nested(t, "dataplane");
     read_dataplane(r, c.dataplane);
   }
-  if (const toml::table* t = section("health")) {
+  if (const toml::table* t = top.table("health")) {
     TableReader r = top.nested(t, "health");
     read_health(r, c.health);
   }
   {
     // [heartbeat] is required (key_file): read even when absent, so that gets its error.
-    TableReader r = top.nested(section("heartbeat"), "heartbeat");
+    TableReader r = top.nested(top.table("heartbeat"), "heartbeat");
     read_heartbeat(r, source, c.heartbeat);
   }
-  if (const toml::table* t = section("alerts")) {
+  if (const toml::table* t = top.table("alerts")) {
     TableReader r = top.nested(t, "alerts");
     read_alerts(r, c.alerts);
   }
-  if (const toml::table* t = section("log")) {
+  if (const toml::table* t = top.table("log")) {
     TableReader r = top.nested(t, "log");
     read_log(r, c.log);
   }
