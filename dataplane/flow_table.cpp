@@ -67,7 +67,7 @@ bool FlowTable::place(uint32_t b, uint16_t sig, uint32_t ref) {
   unsigned slot = slot_of(free);
   bucket.sig[slot] = sig;
   bucket.ref[slot] = ref;
-  bucket_field(ref & kRefMask) = b;
+  set_location(ref & kRefMask, b, slot);
   return true;
 }
 
@@ -77,7 +77,13 @@ void FlowTable::note_secondary(uint32_t primary, int change) {
 }
 
 uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
-  if (place(h.bucket[0], h.sig, ref)) return h.bucket[0];
+  if (place(h.bucket[0], h.sig, ref)) [[likely]]
+    return h.bucket[0];
+  return index_insert_cuckoo(h, ref);
+}
+
+// index_insert() when the primary is full: the secondary, else one cuckoo move.
+uint32_t FlowTable::index_insert_cuckoo(const Hashed& h, uint32_t ref) {
   if (place(h.bucket[1], h.sig, ref | kInSecondary)) {
     note_secondary(h.bucket[0], +1);
     return h.bucket[1];
@@ -96,7 +102,7 @@ uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
       note_secondary(other.bucket[0], was_secondary ? -1 : +1);
       bucket.sig[slot] = h.sig;
       bucket.ref[slot] = ref | (which ? kInSecondary : 0);
-      bucket_field(ref) = b;
+      set_location(ref, b, slot);
       if (which) note_secondary(h.bucket[0], +1);
       return b;
     }
@@ -104,41 +110,30 @@ uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
   return kNone;
 }
 
-void FlowTable::index_erase(uint32_t b, uint32_t ref) {
+void FlowTable::index_erase(uint32_t b, unsigned slot, uint32_t ref) {
   Bucket& bucket = buckets_[b];
-  // The slot whose reference (without the secondary bit) is ref and which is in use.
-  const __m128i mask = _mm_set1_epi32(static_cast<int>(kRefMask)), want = _mm_set1_epi32(static_cast<int>(ref));
-  const __m128i lo = _mm_and_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.ref[0])), mask);
-  const __m128i hi = _mm_and_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(&bucket.ref[4])), mask);
-  unsigned same = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, want)))) |
-                  static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, want)))) << 4;
-  const unsigned empty = match(bucket, 0);  // bit 2*slot
-  for (; same; same &= same - 1) {
-    const unsigned slot = static_cast<unsigned>(__builtin_ctz(same));
-    if (empty & (1u << (2 * slot))) continue;
-    if (bucket.ref[slot] & kInSecondary) note_secondary(hash(key_of(ref)).bucket[0], -1);
-    bucket.sig[slot] = 0;
-    return;
-  }
+  if (bucket.ref[slot] & kInSecondary) [[unlikely]]
+    note_secondary(hash(key_of(ref)).bucket[0], -1);
+  bucket.sig[slot] = 0;
 }
 
 void FlowTable::rehome(Flow* flow) {
   const uint32_t idx = index_of(flow);
-  rehome_key(flow->fwd, idx << 1, flow->fwd_bucket);
-  if (flow->flags & kFlowHasReverse) rehome_key(flow->rev, (idx << 1) | 1, flow->rev_bucket);
+  rehome_key(flow->fwd, idx << 1, flow->fwd_bucket, flow->fwd_slot);
+  if (flow->flags & kFlowHasReverse) rehome_key(flow->rev, (idx << 1) | 1, flow->rev_bucket, flow->rev_slot);
 }
 
-void FlowTable::rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket) {
+void FlowTable::rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket, unsigned slot) {
   const Hashed h = hash(key);
   if (bucket == h.bucket[0] || !match(buckets_[h.bucket[0]], 0)) return;  // home, or home still full
-  index_erase(bucket, ref);        // out of the secondary (and the primary's overflow count)
+  index_erase(bucket, slot, ref);  // out of the secondary (and the primary's overflow count)
   place(h.bucket[0], h.sig, ref);  // cannot fail: the primary has a free slot
 }
 
 void FlowTable::release(Flow* flow) {
   uint32_t idx = index_of(flow);
-  index_erase(flow->fwd_bucket, idx << 1);
-  if (flow->flags & kFlowHasReverse) index_erase(flow->rev_bucket, (idx << 1) | 1);
+  index_erase(flow->fwd_bucket, flow->fwd_slot, idx << 1);
+  if (flow->flags & kFlowHasReverse) index_erase(flow->rev_bucket, flow->rev_slot, (idx << 1) | 1);
   flow->flags = 0;
   flow->fwd_bucket = free_head_;
   free_head_ = idx;
@@ -154,14 +149,26 @@ uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
   const uint32_t n = capacity_ < kEvictSample ? capacity_ : kEvictSample;
   const uint32_t first = evict_hand_;
   evict_hand_ = first + n >= capacity_ ? first + n - capacity_ : first + n;
-  const uint64_t scale[kFlowStateCount] = {overdue_scale_[0], overdue_scale_[1], overdue_scale_[2]};
+  auto score_of = [this, now_ms](const Flow& f) {
+    return static_cast<uint64_t>(now_ms - f.stamp_ms) * overdue_scale_[static_cast<unsigned>(f.state)];
+  };
   uint32_t best = first;
   uint64_t best_score = 0;
+  if (n == kEvictSample && first + n <= capacity_) [[likely]] {  // no wrap: a straight run of entries
+    const Flow* sample = flows_ + first;
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < kEvictSample; ++i) {
+      const uint64_t score = score_of(sample[i]);
+      const bool better = score >= best_score;
+      best = better ? first + i : best;
+      best_score = better ? score : best_score;
+    }
+    return best;
+  }
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t index = first + i;
     index -= index >= capacity_ ? capacity_ : 0;
-    const Flow& f = flows_[index];
-    const uint64_t score = static_cast<uint64_t>(now_ms - f.stamp_ms) * scale[static_cast<unsigned>(f.state)];
+    const uint64_t score = score_of(flows_[index]);
     const bool better = score >= best_score;
     best = better ? index : best;
     best_score = better ? score : best_score;
@@ -273,6 +280,7 @@ std::string FlowTable::check_invariants() const {
       if (h.bucket[in_secondary ? 1 : 0] != b) return fail("key in a bucket that is not its own", b);
       if (h.sig != buckets_[b].sig[slot]) return fail("signature differs from the key's", b);
       if (((ref & 1) ? f.rev_bucket : f.fwd_bucket) != b) return fail("entry's bucket field is wrong", b);
+      if (((ref & 1) ? f.rev_slot : f.fwd_slot) != slot) return fail("entry's slot field is wrong", b);
       if (in_secondary) ++overflow[h.bucket[0]], ++secondary;
       ++keys;
     }

@@ -104,7 +104,9 @@ struct alignas(64) Flow {
   uint16_t csum_rev_ip;     // 56  and backend -> client
   uint16_t csum_rev_l4;     // 58
   uint8_t mode;             // 60  forwarding mode (FwdMode) the flow was created with
-  uint8_t reserved[3];      // 61
+  uint8_t fwd_slot;         // 61  slot of the forward key in fwd_bucket
+  uint8_t rev_slot;         // 62  slot of the reverse key in rev_bucket
+  uint8_t reserved;         // 63
 };
 static_assert(sizeof(Flow) == 64, "one cache line per flow");
 constexpr uint8_t kFlowInUse = 1;
@@ -290,19 +292,32 @@ class FlowTable {
     }
     return nullptr;
   }
-  // Puts (sig, ref) in a free slot of bucket b; false when it is full.
-  bool place(uint32_t b, uint16_t sig, uint32_t ref);
+  // Puts (sig, ref) in a free slot of bucket b and records where in the entry; false
+  // when the bucket is full.
+  [[gnu::always_inline]] inline bool place(uint32_t b, uint16_t sig, uint32_t ref);
+  // Records in ref's entry which bucket and slot hold the key (so erasing it is O(1)).
+  void set_location(uint32_t ref, uint32_t b, unsigned slot) {
+    Flow& f = flows_[ref >> 1];
+    if (ref & 1) {
+      f.rev_bucket = b;
+      f.rev_slot = static_cast<uint8_t>(slot);
+    } else {
+      f.fwd_bucket = b;
+      f.fwd_slot = static_cast<uint8_t>(slot);
+    }
+  }
   // Inserts, returning the bucket used, or kNone when both (after a cuckoo move) are full.
-  uint32_t index_insert(const Hashed& h, uint32_t ref);
-  void index_erase(uint32_t bucket, uint32_t ref);
+  [[gnu::always_inline]] inline uint32_t index_insert(const Hashed& h, uint32_t ref);
+  uint32_t index_insert_cuckoo(const Hashed& h, uint32_t ref);
+  // Empties the slot that holds ref (the location its entry recorded).
+  [[gnu::always_inline]] inline void index_erase(uint32_t bucket, unsigned slot, uint32_t ref);
   void note_secondary(uint32_t primary, int change);
   // Moves a key that lives in its secondary bucket home when its primary has room (the
   // sweep does this, so keys that overflowed do not stay away after their primary
   // emptied: under churn they would pile up and make lookups read two buckets).
   void rehome(Flow* flow);
-  void rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket);
+  void rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket, unsigned slot);
   const FlowKey& key_of(uint32_t ref) const { return (ref & 1) ? flows_[ref >> 1].rev : flows_[ref >> 1].fwd; }
-  uint32_t& bucket_field(uint32_t ref) { return (ref & 1) ? flows_[ref >> 1].rev_bucket : flows_[ref >> 1].fwd_bucket; }
   bool idle_past_timeout(const Flow& flow, uint32_t now_ms) const {
     return now_ms - flow.stamp_ms >= timeout_ms_[static_cast<unsigned>(flow.state)];
   }

@@ -122,6 +122,19 @@ TEST(Sched, RoundRobinSkipsIneligibleAndWeightZero) {
   EXPECT_EQ(count[4], 100);
 }
 
+// The per-lcore cursor outlives a snapshot: after the backend list shrinks, a cursor past
+// its end starts again at the first backend (rr and the lc tie-break alike).
+TEST(Sched, CursorPastAShrunkListStartsAgain) {
+  for (auto kind : {SchedKind::rr, SchedKind::lc}) {
+    Vip v = Vip::weights({1, 1, 1});
+    v.state.cursor = 7;
+    EXPECT_EQ(v.pick(kind), 0) << sched_name(kind);
+    EXPECT_EQ(v.pick(kind), 1) << sched_name(kind);
+    EXPECT_EQ(v.pick(kind), 2) << sched_name(kind);
+    EXPECT_EQ(v.pick(kind), 0) << sched_name(kind);
+  }
+}
+
 TEST(Sched, SmoothWeightedRoundRobinSequence) {
   Vip v = Vip::weights({5, 1, 1});
   std::string seq;
