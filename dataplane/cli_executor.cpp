@@ -247,7 +247,7 @@ bool AppExecutor::execute(const Request& r, std::string& out) {
           add(out, "lcore %u %s -> %s -> %s %s\n", w,
               endpoint(Ipv4::from_be(f.fwd.saddr_be), ntoh16(f.fwd.sport_be)).c_str(),
               endpoint(Ipv4::from_be(f.fwd.daddr_be), ntoh16(f.fwd.dport_be)).c_str(),
-              (f.flags & kFlowHasReverse)
+              flow_has_rev(f)
                   ? endpoint(Ipv4::from_be(f.rev.saddr_be), ntoh16(f.rev.sport_be)).c_str()
                   : (std::string("backend#") + std::to_string(f.backend_id)).c_str(),
               flow_state_name(f.state));

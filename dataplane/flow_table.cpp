@@ -96,7 +96,7 @@ uint32_t FlowTable::index_insert_cuckoo(const Hashed& h, uint32_t ref) {
     for (unsigned slot = 0; slot < 8; ++slot) {
       const uint32_t resident = bucket.ref[slot];
       const bool was_secondary = resident & kInSecondary;
-      const Hashed other = hash(key_of(resident & kRefMask));
+      const Hashed other = hash_of(resident & kRefMask);
       const uint32_t alt = other.bucket[was_secondary ? 0 : 1];
       if (!place(alt, bucket.sig[slot], (resident & kRefMask) | (was_secondary ? 0 : kInSecondary))) continue;
       note_secondary(other.bucket[0], was_secondary ? -1 : +1);
@@ -113,18 +113,18 @@ uint32_t FlowTable::index_insert_cuckoo(const Hashed& h, uint32_t ref) {
 void FlowTable::index_erase(uint32_t b, unsigned slot, uint32_t ref) {
   Bucket& bucket = buckets_[b];
   if (bucket.ref[slot] & kInSecondary) [[unlikely]]
-    note_secondary(hash(key_of(ref)).bucket[0], -1);
+    note_secondary(hash_of(ref).bucket[0], -1);
   bucket.sig[slot] = 0;
 }
 
 void FlowTable::rehome(Flow* flow) {
   const uint32_t idx = index_of(flow);
-  rehome_key(flow->fwd, idx << 1, flow->fwd_bucket, flow->fwd_slot);
-  if (flow->flags & kFlowHasReverse) rehome_key(flow->rev, (idx << 1) | 1, flow->rev_bucket, flow->rev_slot);
+  rehome_key(idx << 1, flow->fwd_bucket, flow->fwd_slot);
+  if (flow->flags & kFlowHasReverse) rehome_key((idx << 1) | 1, flow->rev_bucket, flow->rev_slot);
 }
 
-void FlowTable::rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket, unsigned slot) {
-  const Hashed h = hash(key);
+void FlowTable::rehome_key(uint32_t ref, uint32_t bucket, unsigned slot) {
+  const Hashed h = hash_of(ref);
   if (bucket == h.bucket[0] || !match(buckets_[h.bucket[0]], 0)) return;  // home, or home still full
   index_erase(bucket, slot, ref);  // out of the secondary (and the primary's overflow count)
   place(h.bucket[0], h.sig, ref);  // cannot fail: the primary has a free slot
@@ -197,7 +197,8 @@ Flow* FlowTable::pick_victim(uint32_t now_ms) {
   return &flows_[victim];
 }
 
-Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms) {
+Flow* FlowTable::create(const FlowKey& fwd, const FlowKey* client_keyed_rev, const Hashed& h, FlowState state,
+                        uint32_t now_ms) {
   if (free_head_ == kNone) {
     Flow* victim = pick_victim(now_ms);
     hook_(hook_ctx_, *victim, RemoveReason::evicted);
@@ -209,12 +210,17 @@ Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, ui
   uint32_t next_free = flow->fwd_bucket;
   std::memset(static_cast<void*>(flow), 0, sizeof(Flow));
   flow->fwd = fwd;
+  if (client_keyed_rev) {
+    flow->rev = *client_keyed_rev;
+    flow->flags = kFlowClientKeyed;
+  }
   if (index_insert(h, idx << 1) == kNone) {
+    flow->flags = 0;
     flow->fwd_bucket = next_free;
     return nullptr;
   }
   free_head_ = next_free;
-  flow->flags = kFlowInUse;
+  flow->flags |= kFlowInUse;
   flow->state = state;
   flow->stamp_ms = now_ms;
   ++used_;
@@ -223,7 +229,7 @@ Flow* FlowTable::create(const FlowKey& fwd, const Hashed& h, FlowState state, ui
 }
 
 bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h) {
-  if ((flow->flags & kFlowHasReverse)) return false;
+  if (flow->flags & (kFlowHasReverse | kFlowClientKeyed)) return false;
   bool reply = false;
   if (lookup(rev, h, &reply)) return false;
   FlowKey previous = flow->rev;
@@ -276,7 +282,7 @@ std::string FlowTable::check_invariants() const {
       const Flow& f = flows_[ref >> 1];
       if (!(f.flags & kFlowInUse)) return fail("index slot refers to an unused entry", b);
       if ((ref & 1) && !(f.flags & kFlowHasReverse)) return fail("reverse slot of a flow without reverse key", b);
-      const Hashed h = hash((ref & 1) ? f.rev : f.fwd);
+      const Hashed h = hash_of(ref);
       if (h.bucket[in_secondary ? 1 : 0] != b) return fail("key in a bucket that is not its own", b);
       if (h.sig != buckets_[b].sig[slot]) return fail("signature differs from the key's", b);
       if (((ref & 1) ? f.rev_bucket : f.fwd_bucket) != b) return fail("entry's bucket field is wrong", b);
@@ -292,8 +298,15 @@ std::string FlowTable::check_invariants() const {
     const Flow& f = flows_[i];
     if (!(f.flags & kFlowInUse)) continue;
     bool reply = true;
-    if (lookup(f.fwd, &reply) != &f || reply) return fail("forward key not found", i);
+    const Hashed fwd_hash = hash_of(i << 1);
+    if (lookup(f.fwd, fwd_hash, &reply) != &f || reply) return fail("forward key not found", i);
     ++expected_keys;
+    if (f.flags & kFlowClientKeyed) {
+      if (f.flags & kFlowHasReverse) return fail("client-keyed flow with a reverse slot", i);
+      if (f.rev.daddr_be != f.fwd.saddr_be || f.rev.dport_be != f.fwd.sport_be)
+        return fail("client-keyed flow's rev is not towards its client", i);
+      if (lookup(f.rev, fwd_hash, &reply) != &f || !reply) return fail("client-keyed rev not found", i);
+    }
     if (f.flags & kFlowHasReverse) {
       if (lookup(f.rev, &reply) != &f || !reply) return fail("reverse key not found", i);
       ++expected_keys;

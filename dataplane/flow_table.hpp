@@ -17,10 +17,20 @@
 // line: the secondary is read only when the primary's overflow count is not zero.
 // Signatures are compared 8 at a time with SSE2.
 //
-// Each flow is reachable by two keys, both in the orientation packets arrive in:
-//   forward: client -> VIP               (saddr=client, daddr=VIP)
-//   reverse: backend -> client (nat) or backend -> local address (fullnat)
-// A DSR flow has no reverse key (replies bypass the appliance).
+// Each flow is found through index slots that refer to its entry, and a packet's
+// tuple, in the orientation it arrives in, is confirmed against the entry's:
+//   fwd: client -> VIP               (saddr=client, daddr=VIP)
+//   rev: backend -> client (nat) or backend -> local address (fullnat)
+// * fullnat: two slots, one hashed from each whole tuple (set_reverse adds the second):
+//   the reply carries nothing of the client.
+// * nat ("client-keyed", create_client_keyed()): ONE slot, hashed from the client's
+//   address and port (hash_client), which both directions carry: a lookup through it
+//   matches either fwd (a client packet) or rev (a reply). A new connection then writes
+//   one index slot instead of two, and its eviction erases one: the reverse slot was a
+//   second random bucket line on every SYN (measured: a third of the SYN path's
+//   cycles). Flows of one client address and port share a bucket (and signature); a
+//   client rarely has more than a few, and a bucket pair holds 16.
+// * dsr: one slot for fwd (replies bypass the appliance).
 //
 // Idle expiry: each flow carries the time of its last packet, written only when it is
 // older than max(kTouchGranularityMs, timeout / 64) for the flow's state (so a busy
@@ -96,7 +106,7 @@ struct alignas(64) Flow {
   uint8_t in_port;          // 35  port the client's packets arrive on
   uint8_t client_mac[6];    // 36  L2 next hop back to the client (source MAC seen)
   FlowState state;          // 42
-  uint8_t flags;            // 43  kFlowInUse | kFlowHasReverse
+  uint8_t flags;            // 43  kFlowInUse | kFlowHasReverse | kFlowClientKeyed
   uint32_t fwd_bucket;      // 44  index bucket holding the forward key (free-list link while unused)
   uint32_t rev_bucket;      // 48  index bucket holding the reverse key
   uint16_t csum_fwd_ip;     // 52  checksum addends of the rewrite (see rewrite.hpp),
@@ -110,7 +120,10 @@ struct alignas(64) Flow {
 };
 static_assert(sizeof(Flow) == 64, "one cache line per flow");
 constexpr uint8_t kFlowInUse = 1;
-constexpr uint8_t kFlowHasReverse = 2;
+constexpr uint8_t kFlowHasReverse = 2;   // rev has a slot of its own (fullnat)
+constexpr uint8_t kFlowClientKeyed = 4;  // one slot, hashed from the client (nat): matches fwd and rev
+// Whether the entry's rev tuple is meaningful (and matched by lookups).
+inline bool flow_has_rev(const Flow& f) { return f.flags & (kFlowHasReverse | kFlowClientKeyed); }
 
 class FlowTable {
  public:
@@ -156,6 +169,10 @@ class FlowTable {
     __builtin_memcpy(&a, &key, 8);
     __builtin_memcpy(&b, reinterpret_cast<const char*>(&key) + 8, 4);
     const uint32_t crc = _mm_crc32_u32(static_cast<uint32_t>(_mm_crc32_u64(0x9e3779b9u, a)), b);
+    return spread(crc);
+  }
+  // Buckets and signature from a 32-bit CRC (see hash()).
+  Hashed spread(uint32_t crc) const {
     const uint32_t lo = crc * 0x9e3779b1u;
     const uint32_t hi = crc * 0x85ebca6bu;
     Hashed out;
@@ -164,6 +181,12 @@ class FlowTable {
     if (out.bucket[1] == out.bucket[0]) out.bucket[1] = out.bucket[0] + 1 == bucket_count_ ? 0 : out.bucket[0] + 1;
     out.sig = static_cast<uint16_t>((lo ^ (hi >> 16)) | 1u);  // never 0 (0 marks an empty slot)
     return out;
+  }
+  // The hash of a client-keyed (nat) flow's slot: the client's address and port only,
+  // which the client's packets carry as source and the backend's replies as destination.
+  Hashed hash_client(uint32_t client_addr_be, uint16_t client_port_be) const {
+    const uint64_t a = (static_cast<uint64_t>(client_port_be) << 32) | client_addr_be;
+    return spread(static_cast<uint32_t>(_mm_crc32_u64(0x7f4a7c15u, a)));
   }
   // Burst pipelines: hash a burst's keys and prefetch their primary buckets; then take
   // each key's candidate() (prefetching its entry, or its secondary bucket, whose keys
@@ -192,15 +215,15 @@ class FlowTable {
   // the table since.
   Flow* lookup_from(const FlowKey& key, const Hashed& h, uint32_t candidate, bool* reply) const {
     if (candidate == kNone) return nullptr;
-    if (key_of(candidate) == key) {
-      *reply = candidate & 1;
-      return &flows_[candidate >> 1];
-    }
+    if (matches(candidate, key, reply)) return &flows_[candidate >> 1];
     return lookup(key, h, reply);  // a signature collision: try the other matches
   }
 
   // The flow a packet with this key belongs to, or nullptr. *reply is set to true when
-  // the key matched a flow's reverse key. Does not change idle time (see touch()).
+  // the key matched a flow's rev tuple. Does not change idle time (see touch()).
+  // `h` is how the flow is indexed: hash(key) for whole-tuple slots, hash_client() of
+  // the client's address and port for client-keyed (nat) flows. The one-argument form
+  // finds whole-tuple slots only.
   Flow* lookup(const FlowKey& key, bool* reply) const { return lookup(key, hash(key), reply); }
   Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply) const {
     if (Flow* f = find_in(h.bucket[0], key, h.sig, reply)) return f;
@@ -209,8 +232,7 @@ class FlowTable {
   }
   // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
   static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
-    return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key &&
-           (!reply || (flow->flags & kFlowHasReverse));
+    return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key && (!reply || flow_has_rev(*flow));
   }
   // Whether some flow already uses this reverse key.
   bool reverse_in_use(const FlowKey& rev) const;
@@ -219,9 +241,18 @@ class FlowTable {
   // full. Returns nullptr only when both index buckets of the key are full. The caller
   // fills the payload fields. `fwd` must not be present already.
   Flow* create(const FlowKey& fwd, FlowState state, uint32_t now_ms) { return create(fwd, hash(fwd), state, now_ms); }
-  Flow* create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms);
-  // Adds the reverse key. False (nothing changed) if the flow has one already, the key is
-  // in use, or its buckets are full.
+  Flow* create(const FlowKey& fwd, const Hashed& h, FlowState state, uint32_t now_ms) {
+    return create(fwd, nullptr, h, state, now_ms);
+  }
+  // A client-keyed flow (nat): one slot, h = hash_client(fwd.saddr_be, fwd.sport_be),
+  // through which lookups match fwd and rev (rev.daddr/dport must be the client's).
+  // The caller checks first that no flow holds rev (lookup(rev, h)). Otherwise as create().
+  Flow* create_client_keyed(const FlowKey& fwd, const FlowKey& rev, const Hashed& h, FlowState state,
+                            uint32_t now_ms) {
+    return create(fwd, &rev, h, state, now_ms);
+  }
+  // Adds the reverse key (a slot of its own). False (nothing changed) if the flow has one
+  // already or is client-keyed, the key is in use, or its buckets are full.
   bool set_reverse(Flow* flow, const FlowKey& rev) { return set_reverse(flow, rev, hash(rev)); }
   bool set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h);
   // A packet of this flow was seen now.
@@ -285,13 +316,31 @@ class FlowTable {
     const Bucket& bucket = buckets_[b];
     for (unsigned m = match(bucket, sig); m; m &= m - 1) {
       uint32_t ref = bucket.ref[slot_of(m)] & kRefMask;
-      if (key_of(ref) == key) {
-        *reply = ref & 1;
-        return &flows_[ref >> 1];
-      }
+      if (matches(ref, key, reply)) return &flows_[ref >> 1];
     }
     return nullptr;
   }
+  // Whether the entry behind ref holds key: the reverse slot's rev; a forward slot's fwd
+  // or, for a client-keyed flow, its rev. Sets *reply on a match.
+  bool matches(uint32_t ref, const FlowKey& key, bool* reply) const {
+    const Flow& f = flows_[ref >> 1];
+    bool is_rev = true, ok;
+    if (ref & 1)
+      ok = f.rev == key;
+    else if (f.fwd == key) [[likely]]
+      ok = true, is_rev = false;
+    else
+      ok = (f.flags & kFlowClientKeyed) && f.rev == key;
+    if (ok) *reply = is_rev;
+    return ok;
+  }
+  // The hash a resident slot was placed by (for moves and erasure).
+  Hashed hash_of(uint32_t ref) const {
+    const Flow& f = flows_[ref >> 1];
+    if (!(ref & 1) && (f.flags & kFlowClientKeyed)) return hash_client(f.fwd.saddr_be, f.fwd.sport_be);
+    return hash(key_of(ref));
+  }
+  Flow* create(const FlowKey& fwd, const FlowKey* client_keyed_rev, const Hashed& h, FlowState state, uint32_t now_ms);
   // Puts (sig, ref) in a free slot of bucket b and records where in the entry; false
   // when the bucket is full.
   [[gnu::always_inline]] inline bool place(uint32_t b, uint16_t sig, uint32_t ref);
@@ -316,7 +365,7 @@ class FlowTable {
   // sweep does this, so keys that overflowed do not stay away after their primary
   // emptied: under churn they would pile up and make lookups read two buckets).
   void rehome(Flow* flow);
-  void rehome_key(const FlowKey& key, uint32_t ref, uint32_t bucket, unsigned slot);
+  void rehome_key(uint32_t ref, uint32_t bucket, unsigned slot);
   const FlowKey& key_of(uint32_t ref) const { return (ref & 1) ? flows_[ref >> 1].rev : flows_[ref >> 1].fwd; }
   bool idle_past_timeout(const Flow& flow, uint32_t now_ms) const {
     return now_ms - flow.stamp_ms >= timeout_ms_[static_cast<unsigned>(flow.state)];

@@ -132,7 +132,14 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     if (i + kDataAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kDataAhead], void*));
     Pending& p = pending[count];
     if (!classify(pkts[i], owned, &p)) continue;
-    p.hashed = flows.hash(p.key);
+    // nat flows are indexed by the client's address and port (flow_table.hpp): the
+    // source of a client's packet, the destination of a backend's reply.
+    if (p.path == Path::nat)
+      p.hashed = flows.hash_client(p.key.saddr_be, p.key.sport_be);
+    else if (p.path == Path::reply)
+      p.hashed = flows.hash_client(p.key.daddr_be, p.key.dport_be);
+    else
+      p.hashed = flows.hash(p.key);
     flows.prefetch_bucket(p.hashed);
     ++count;
   }
@@ -317,14 +324,22 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   int chosen = sched_pick(vip.scheduler, vip.sched_view(), s_.sched_state[w_.index][vip.id], in);
   if (chosen == kNoBackend) return drop(m, Drop::no_backend), nullptr;
   const BackendSnap& b = vip.backends[chosen];
-  // nat: the reverse key's bucket is fetched while create() works (it may evict).
-  const FlowKey nat_rev{b.addr_be, key.saddr_be, b.port_be, key.sport_be};
-  FlowTable::Hashed nat_rev_hashed{};
+  const FlowState state = syn ? FlowState::syn_sent : FlowState::established;
+  Flow* f;
   if constexpr (M == FwdMode::nat) {
-    nat_rev_hashed = w_.flows->hash(nat_rev);
-    w_.flows->prefetch_bucket(nat_rev_hashed);
+    // One index slot, hashed from the client (p.hashed): the backend's replies find it
+    // through their destination. Refused when the reply tuple is taken already (the
+    // same client address and port sent to this backend and port through another VIP:
+    // the backend could not tell the two apart), and for a client claiming one of the
+    // appliance's own addresses (replies to it would never come back to this flow).
+    const FlowKey rev{b.addr_be, key.saddr_be, b.port_be, key.sport_be};
+    bool reply = false;
+    if (w_.flows->lookup(rev, p.hashed, &reply)) return drop(m, Drop::flow_table_full), nullptr;
+    if (s_.address_kind(key.saddr_be) & kAddrLocal) return drop(m, Drop::own_source), nullptr;
+    f = w_.flows->create_client_keyed(key, rev, p.hashed, state, w_.now_ms);
+  } else {
+    f = w_.flows->create(key, p.hashed, state, w_.now_ms);
   }
-  Flow* f = w_.flows->create(key, p.hashed, syn ? FlowState::syn_sent : FlowState::established, w_.now_ms);
   if (!f) return drop(m, Drop::flow_table_full), nullptr;
   f->vip_id = vip.id;
   f->mode = static_cast<uint8_t>(M);
@@ -333,12 +348,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   f->out_port = b.out_port;
   f->in_port = static_cast<uint8_t>(p.in_port);
   __builtin_memcpy(f->client_mac, p.eth->src, 6);
-  if constexpr (M == FwdMode::nat) {
-    if (!w_.flows->set_reverse(f, nat_rev, nat_rev_hashed)) {
-      w_.flows->remove(f);
-      return drop(m, Drop::flow_table_full), nullptr;
-    }
-  } else if constexpr (M == FwdMode::fullnat) {
+  if constexpr (M == FwdMode::fullnat) {
     // A local port of this worker's residue class (port % workers == index), so the
     // backend's reply names its owner; probe until the reverse tuple is free.
     const uint32_t workers = s_.workers;
@@ -466,8 +476,8 @@ void Pipeline::reply(Pending& p, Drop if_unknown) {
   if (!vip || static_cast<uint8_t>(vip->mode) != f->mode) return drop(m, Drop::no_flow);
   // The rewrite's shape follows the flow's mode (its addends cover exactly that). A
   // fullnat reply that no longer comes to a local address (one since removed from the
-  // configuration) is not served; a nat reply to a client whose address is also a
-  // local address is.
+  // configuration) is not served. (A nat flow is found only on the plain reply path: its
+  // slot is hashed from the client, and its client is never a local address.)
   const bool fullnat = f->mode == static_cast<uint8_t>(FwdMode::fullnat);
   if (fullnat && p.path != Path::reply_snat) return drop(m, Drop::no_flow);
   if (ip->ttl <= 1) return drop(m, Drop::ttl_exceeded);

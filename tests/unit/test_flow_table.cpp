@@ -83,6 +83,23 @@ Flow* find(FlowTable& t, const FlowKey& k, bool* reply = nullptr) {
   if (reply) *reply = r;
   return f;
 }
+// A lookup the way the worker does it for a nat VIP's packet (from the client) or a
+// backend's reply (to the client): through the hash of the client's address and port.
+Flow* find_from_client(FlowTable& t, const FlowKey& k, bool* reply = nullptr) {
+  bool r = false;
+  Flow* f = t.lookup(k, t.hash_client(k.saddr_be, k.sport_be), &r);
+  if (reply) *reply = r;
+  return f;
+}
+Flow* find_to_client(FlowTable& t, const FlowKey& k, bool* reply = nullptr) {
+  bool r = false;
+  Flow* f = t.lookup(k, t.hash_client(k.daddr_be, k.dport_be), &r);
+  if (reply) *reply = r;
+  return f;
+}
+Flow* create_nat(FlowTable& t, const FlowKey& fwd, const FlowKey& rev, FlowState s, uint32_t now) {
+  return t.create_client_keyed(fwd, rev, t.hash_client(fwd.saddr_be, fwd.sport_be), s, now);
+}
 
 TEST(FlowTable, LayoutAndMemoryBudget) {
   EXPECT_EQ(sizeof(Flow), 64u);
@@ -186,6 +203,82 @@ TEST(FlowTable, ForwardAndReverseKeys) {
   EXPECT_EQ(t->size(), 0u);
   EXPECT_EQ(find(*t, key(2)), nullptr);
   EXPECT_EQ(find(*t, rkey(2)), nullptr);
+}
+
+// nat flows: one slot, hashed from the client's address and port, that finds the flow
+// from either direction; none under the whole tuples.
+TEST(FlowTable, ClientKeyedFlowsAreFoundFromBothDirections) {
+  TestTable t(64, kTimeouts);
+  const FlowKey fwd = key(1), rev = rkey(1);  // rkey(n) is towards key(n)'s client
+  Flow* f = create_nat(*t, fwd, rev, FlowState::syn_sent, 100);
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(f->flags & kFlowClientKeyed);
+  EXPECT_FALSE(f->flags & kFlowHasReverse);
+  EXPECT_TRUE(flow_has_rev(*f));
+  EXPECT_EQ(f->rev, rev);
+  bool reply = true;
+  EXPECT_EQ(find_from_client(*t, fwd, &reply), f);
+  EXPECT_FALSE(reply);
+  EXPECT_EQ(find_to_client(*t, rev, &reply), f);
+  EXPECT_TRUE(reply);
+  EXPECT_TRUE(FlowTable::still_holds(f, rev, true));
+  EXPECT_TRUE(FlowTable::still_holds(f, fwd, false));
+  // Nothing under the whole tuples: it costs one slot, not two.
+  EXPECT_EQ(find(*t, fwd), nullptr);
+  EXPECT_EQ(find(*t, rev), nullptr);
+  EXPECT_FALSE(t->set_reverse(f, rkey(2))) << "a client-keyed flow takes no reverse slot";
+  // A packet of the same client address and port that is neither tuple is no match.
+  FlowKey other_vip = fwd;
+  other_vip.daddr_be ^= 1;
+  EXPECT_EQ(find_from_client(*t, other_vip), nullptr);
+  FlowKey other_backend = rev;
+  other_backend.saddr_be ^= 1;
+  EXPECT_EQ(find_to_client(*t, other_backend), nullptr);
+  EXPECT_EQ(t->check_invariants(), "");
+  t->remove(f);
+  EXPECT_EQ(find_from_client(*t, fwd), nullptr);
+  EXPECT_EQ(find_to_client(*t, rev), nullptr);
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_EQ(t->check_invariants(), "");
+}
+
+// One client address and port to many VIPs: the flows share a bucket pair (and
+// signature) and every one is still found by its own tuples; a seventeenth does not
+// fit the pair, and removing flows makes room again.
+TEST(FlowTable, ClientKeyedFlowsOfOneClientShareABucketPair) {
+  TestTable t(256, kTimeouts);
+  const FlowKey base = key(7), base_rev = rkey(7);
+  std::vector<Flow*> flows;
+  std::vector<std::pair<FlowKey, FlowKey>> tuples;
+  for (uint32_t v = 0; v < 17; ++v) {
+    FlowKey fwd = base, rev = base_rev;
+    fwd.daddr_be += v;  // another VIP
+    rev.saddr_be += v;  // another backend
+    Flow* f = create_nat(*t, fwd, rev, FlowState::established, 0);
+    if (v < 16) {
+      ASSERT_NE(f, nullptr) << v;
+      flows.push_back(f);
+      tuples.push_back({fwd, rev});
+    } else {
+      EXPECT_EQ(f, nullptr) << "17 slots of one hash cannot fit a bucket pair";
+    }
+    ASSERT_EQ(t->check_invariants(), "") << v;
+  }
+  for (size_t i = 0; i < flows.size(); ++i) {
+    bool reply = false;
+    EXPECT_EQ(find_from_client(*t, tuples[i].first, &reply), flows[i]) << i;
+    EXPECT_FALSE(reply);
+    EXPECT_EQ(find_to_client(*t, tuples[i].second, &reply), flows[i]) << i;
+    EXPECT_TRUE(reply);
+  }
+  for (size_t i = 0; i < flows.size(); i += 2) t->remove(flows[i]);
+  EXPECT_EQ(t->check_invariants(), "");
+  for (size_t i = 1; i < flows.size(); i += 2) EXPECT_EQ(find_to_client(*t, tuples[i].second), flows[i]) << i;
+  FlowKey fwd = base, rev = base_rev;
+  fwd.daddr_be += 100;
+  rev.saddr_be += 100;
+  EXPECT_NE(create_nat(*t, fwd, rev, FlowState::established, 0), nullptr);
+  EXPECT_EQ(t->check_invariants(), "");
 }
 
 TEST(FlowTable, KeysDifferingInOneFieldAreDistinct) {
@@ -433,6 +526,7 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
   struct ModelFlow {
     Flow* flow;
     bool has_rev;
+    bool client_keyed;
   };
   std::map<uint32_t, ModelFlow> model;  // key number -> flow
   uint32_t now = 0xffff0000u;           // wraps during the test
@@ -448,6 +542,8 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
     model.erase(it);
     EXPECT_EQ(find(*t, key(n)), nullptr) << "a dropped flow's forward key is still found";
     EXPECT_EQ(find(*t, rkey(n)), nullptr) << "a dropped flow's reverse key is still found";
+    EXPECT_EQ(find_from_client(*t, key(n)), nullptr) << "a dropped nat flow is still found";
+    EXPECT_EQ(find_to_client(*t, rkey(n)), nullptr) << "a dropped nat flow's reply is still found";
   };
   auto absorb_hook_events = [&]() {
     for (; seen_events < t.log().events.size(); ++seen_events) {
@@ -463,15 +559,17 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
     if (what < 4 || model.empty()) {
       uint32_t n = next_key++;
       const bool full = model.size() == kCap;
-      Flow* f = t->create(key(n), static_cast<FlowState>(rng() % 3), now);
+      const bool client_keyed = rng() % 3 == 0;
+      const auto state = static_cast<FlowState>(rng() % 3);
+      Flow* f = client_keyed ? create_nat(*t, key(n), rkey(n), state, now) : t->create(key(n), state, now);
       ASSERT_NE(f, nullptr);
       ASSERT_EQ(t.log().events.size(), seen_events + (full ? 1 : 0)) << "op " << op;
       if (full) {
         ASSERT_EQ(t.log().events.back().why, Reason::evicted);
       }
       absorb_hook_events();
-      model[n] = {f, false};
-      if (rng() % 2) model[n].has_rev = t->set_reverse(f, rkey(n));
+      model[n] = {f, false, client_keyed};
+      if (!client_keyed && rng() % 2) model[n].has_rev = t->set_reverse(f, rkey(n));
     } else if (what < 7) {
       t->touch(pick()->second.flow, now);
     } else if (what < 9) {
@@ -491,8 +589,15 @@ TEST(FlowTable, RandomisedOperationsMatchModel) {
     ASSERT_EQ(t->check_invariants(), "") << "op " << op;
   }
   for (const auto& [n, m] : model) {
-    ASSERT_EQ(find(*t, key(n)), m.flow);
     bool reply = false;
+    if (m.client_keyed) {
+      ASSERT_EQ(find_from_client(*t, key(n)), m.flow);
+      ASSERT_EQ(find_to_client(*t, rkey(n), &reply), m.flow);
+      ASSERT_TRUE(reply);
+      ASSERT_EQ(find(*t, key(n)), nullptr);
+      continue;
+    }
+    ASSERT_EQ(find(*t, key(n)), m.flow);
     ASSERT_EQ(find(*t, rkey(n), &reply), m.has_rev ? m.flow : nullptr);
     if (m.has_rev) {
       ASSERT_TRUE(reply);
