@@ -48,12 +48,14 @@ std::shared_ptr<spdlog::logger> log() {
   if (error) std::fprintf(stderr, "%s: %s\n", prog, error);
   std::fprintf(stderr,
                "usage: %s [EAL options] -- -c FILE [-i] [--socket PATH] [--idle-exit MS] [--duration S]\n"
+               "       [--warmup S]\n"
                "       %s --check-config FILE\n"
                "  -c, --config FILE   dataplane configuration (TOML, docs/configuration.md)\n"
                "  -i, --interactive   a command prompt on the terminal (type help)\n"
                "  --socket PATH       command socket for lbctl (default /run/lbdp.sock; \"\" for none)\n"
                "  --idle-exit MS      exit once no packet has arrived for MS ms (pcap replay)\n"
                "  --duration S        exit after S seconds\n"
+               "  --warmup S          clear the statistics after S seconds; --duration starts then\n"
                "  --check-config FILE validate FILE, print its errors, exit (no EAL needed)\n",
                prog, prog);
   std::exit(2);
@@ -75,6 +77,7 @@ Options parse_options(int argc, char** argv) {
                                     {"socket", required_argument, nullptr, 'S'},
                                     {"idle-exit", required_argument, nullptr, 'I'},
                                     {"duration", required_argument, nullptr, 'D'},
+                                    {"warmup", required_argument, nullptr, 'W'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   optind = 1;
@@ -86,6 +89,7 @@ Options parse_options(int argc, char** argv) {
       case 'S': o.socket_path = optarg; break;
       case 'I': o.idle_exit_ms = parse_number(argv[0], optarg, "--idle-exit"); break;
       case 'D': o.duration_s = parse_number(argv[0], optarg, "--duration"); break;
+      case 'W': o.warmup_s = parse_number(argv[0], optarg, "--warmup"); break;
       case 'h': usage(argv[0], nullptr);
       default: usage(argv[0], "unknown option");
     }
@@ -627,7 +631,15 @@ bool App::tick() {
     else log()->error("SIGHUP: {}", r.message);
   }
   if (g_quit) return false;
-  if (options_.duration_s && now - run_started_ms_ >= options_.duration_s * 1000ull) return false;
+  if (options_.warmup_s && !warmed_up_ && now - run_started_ms_ >= options_.warmup_s * 1000ull) {
+    // A replay's first pass creates the flows; what follows is the steady state.
+    clear_stats();
+    warmed_up_ = true;
+    run_started_ms_ = now;
+  }
+  if (options_.duration_s && (warmed_up_ || !options_.warmup_s) &&
+      now - run_started_ms_ >= options_.duration_s * 1000ull)
+    return false;
   if (options_.idle_exit_ms) {
     uint64_t rx = total_rx();
     if (rx != last_rx_) last_rx_ = rx, last_rx_change_ms_ = now;

@@ -27,6 +27,7 @@ struct Options {
   std::string config_path;
   uint32_t idle_exit_ms = 0;    // exit once no port has received a packet for this long
   uint32_t duration_s = 0;      // exit after this many seconds
+  uint32_t warmup_s = 0;        // clear the statistics after this many seconds; --duration counts from then
   std::vector<unsigned> worker_lcores;  // empty: every EAL worker lcore
   bool interactive = false;     // -i: a testpmd-style prompt on the terminal
   std::string socket_path = "/run/lbdp.sock";  // --socket: the command socket ("" = none)
@@ -141,7 +142,8 @@ class App {
   ControlPlaneLink cp_link_;
   HealthMap health_;            // from lbcp; folded into every snapshot
   uint64_t cp_stats_ms_ = 0;    // when the stats area was last published
-  uint64_t run_started_ms_ = 0, last_rx_ = 0, last_rx_change_ms_ = 0;  // written by the main lcore (ARP replies)
+  uint64_t run_started_ms_ = 0, last_rx_ = 0, last_rx_change_ms_ = 0;
+  bool warmed_up_ = false;  // written by the main lcore (ARP replies)
 };
 
 }  // namespace lb

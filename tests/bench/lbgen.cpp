@@ -26,7 +26,7 @@ struct PcapRecordHeader {
   if (error) std::fprintf(stderr, "lbgen: %s\n", error);
   std::fprintf(stderr,
                "usage: lbgen -w SPEC -o FILE [-n PACKETS]\n"
-               "  SPEC: key=value,... with flows, ppf, mix=syn|established|full, size=64|1500|imix,\n"
+               "  SPEC: key=value,... with flows, ppf, mix=syn|established|full|data, size=64|1500|imix,\n"
                "        pop=uniform|zipf, zipf=S, vips, replies=BACKEND_ADDR, seed\n");
   std::exit(2);
 }

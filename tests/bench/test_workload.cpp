@@ -111,6 +111,24 @@ TEST(Workload, EstablishedStartsWithSynsThenImixData) {
   EXPECT_EQ(sizes[1514], 1000);
 }
 
+TEST(Workload, DataMixHasNoHandshakeAndReachesAlmostEveryFlow) {
+  WorkloadSpec spec = spec_of("flows=5000,mix=data,ppf=4");
+  PacketCursor cursor(spec);
+  ASSERT_EQ(cursor.packets_per_pass(), 20000u);
+  std::set<std::pair<uint32_t, uint16_t>> flows;
+  uint8_t frame[2048];
+  for (uint64_t i = 0; i < cursor.packets_per_pass(); ++i) {
+    Seen s = inspect(frame, cursor.next(frame));
+    EXPECT_EQ(s.tcp.flags, kTcpAck | 0x08);
+    EXPECT_EQ(s.len, 60);
+    EXPECT_TRUE(s.tcp_checksum_ok);
+    flows.insert({s.ip.saddr_be, s.tcp.sport_be});
+  }
+  // Uniform picks, four per flow: all but about e^-4 (1.8 %) of the flows are reached.
+  EXPECT_LE(flows.size(), 5000u);
+  EXPECT_GE(flows.size(), 4800u);
+}
+
 TEST(Workload, ZipfConcentratesOnPopularFlows) {
   WorkloadSpec spec = spec_of("flows=10000,mix=established,ppf=20,zipf=1.2");
   PacketCursor cursor(spec);

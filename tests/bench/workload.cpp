@@ -43,6 +43,7 @@ std::optional<WorkloadSpec> parse_workload(std::string_view text, std::string* e
       if (value == "syn") spec.mix = Mix::syn;
       else if (value == "established") spec.mix = Mix::established;
       else if (value == "full") spec.mix = Mix::full;
+      else if (value == "data") spec.mix = Mix::data;
       else ok = false;
     } else if (key == "size") {
       if (value == "64") spec.size = SizeDist::b64;
@@ -75,7 +76,7 @@ std::optional<WorkloadSpec> parse_workload(std::string_view text, std::string* e
 }
 
 std::string describe(const WorkloadSpec& s) {
-  static const char* mixes[] = {"syn", "established", "full"};
+  static const char* mixes[] = {"syn", "established", "full", "data"};
   static const char* sizes[] = {"64", "1500", "imix"};
   std::ostringstream out;
   out << "flows=" << s.flows << ",ppf=" << s.packets_per_flow << ",mix=" << mixes[static_cast<int>(s.mix)]
@@ -185,7 +186,8 @@ PacketCursor::PacketCursor(const WorkloadSpec& spec) : spec_(spec), factory_(spe
   switch (spec.mix) {
     case Mix::syn: per_pass_ = spec.flows; break;
     case Mix::established: per_pass_ = spec.flows + spec.flows * spec.packets_per_flow; break;
-    case Mix::full: per_pass_ = spec.flows * spec.packets_per_flow; break;
+    case Mix::full:
+    case Mix::data: per_pass_ = spec.flows * spec.packets_per_flow; break;
   }
   if (spec.popularity == Popularity::zipf) {
     double s = spec.zipf_s;
@@ -230,6 +232,9 @@ uint16_t PacketCursor::next(uint8_t* out) {
     case Mix::established:
       if (p < spec_.flows) flow = p, kind = 0;
       else flow = pick_flow(), kind = 2, len = frame_len();
+      break;
+    case Mix::data:
+      flow = pick_flow(), kind = 2, len = frame_len();
       break;
     case Mix::full: {
       uint64_t k = p / spec_.flows;

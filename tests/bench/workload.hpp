@@ -10,6 +10,10 @@
 //   established  one SYN per flow first (so the balancer knows the flow), then data
 //                packets; which flow each data packet belongs to follows `popularity`
 //   full         per flow: SYN, ACK, (packets_per_flow - 3) data packets, FIN
+//   data         flows * packets_per_flow data packets, no handshake, flows picked by
+//                `popularity`: mid-connection traffic, for a balancer that recovers flows
+//                from a consistent scheduler (maglev, sh); a replay of it holds no SYNs,
+//                so once every flow is known each packet takes the established path
 // With `replies`, every client packet is followed by a reply from the flow's backend
 // (`reply_backend`, as nat without a second backend would see it: backend -> client).
 //
@@ -24,7 +28,7 @@
 
 namespace lb::bench {
 
-enum class Mix : uint8_t { syn, established, full };
+enum class Mix : uint8_t { syn, established, full, data };
 enum class SizeDist : uint8_t { b64, b1500, imix };
 enum class Popularity : uint8_t { uniform, zipf };
 
