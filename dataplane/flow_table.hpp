@@ -234,7 +234,9 @@ class FlowTable {
   static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
     return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key && (!reply || flow_has_rev(*flow));
   }
-  // Whether some flow already uses this reverse key.
+  // Whether some flow uses this tuple through a whole-tuple slot (a fullnat reverse key,
+  // or any forward key). A client-keyed (nat) flow's rev is found only through
+  // lookup(rev, hash_client(rev.daddr_be, rev.dport_be)).
   bool reverse_in_use(const FlowKey& rev) const;
 
   // A new flow for `fwd` in state syn_sent; evicts a flow (see above) if the table is
