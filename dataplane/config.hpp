@@ -36,7 +36,7 @@ struct DataplaneConfig {
   uint32_t mbufs = 16383;              // packet buffers in the pool
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;
-  uint16_t burst = 32;                 // packets per rx burst
+  uint16_t burst = 128;                // packets per rx burst (a burst is one pipeline vector)
   uint32_t idle_sleep_us = 0;          // worker naps this long after empty polls; 0 = pure polling
   uint32_t neighbour_lifetime_s = 60;  // ARP entries are re-resolved after this
   uint32_t syn_timeout_s = 30;

@@ -46,7 +46,7 @@ BACKEND_MACS = {"198.18.1.11": "02:be:00:00:00:11", "198.18.1.12": "02:be:00:00:
                 "198.18.1.13": "02:be:00:00:00:13"}
 LB_MAC_IN = "02:00:00:00:aa:01"  # dst MAC of input frames (lbdp does not check it)
 IDLE_EXIT_MS = 400
-BURST = 32  # dataplane.burst's default (dataplane/config.hpp)
+BURST = 128  # dataplane.burst's default (dataplane/config.hpp)
 LBGEN = None  # the workload generator (tests/bench/lbgen), from the command line
 RUN_TIMEOUT_S = 60
 MAX_ERRORS_SHOWN = 15
@@ -941,7 +941,7 @@ def case_replay_warmup(lbdp):
     check.equal("stats: flows recovered after the warm-up", st.event("flows_recovered"), 0)
     check.equal("stats: drops after the warm-up", st.drops_total, 0)
     # The statistics are cleared between a worker's receive and its transmit at most once,
-    # so the two may differ by up to one burst (the default, 32: config_text sets none).
+    # so the two may differ by up to one burst (the default, BURST: config_text sets none).
     gap = st.event("tx") - st.event("rx")
     check.expect(0 <= gap <= BURST, f"tx {st.event('tx')} - rx {st.event('rx')} = {gap}, not within one burst")
     return check, f"{st.event('rx')} packets in 1 s after 1 s of warm-up, {flows} flows"
