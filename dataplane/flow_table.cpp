@@ -178,20 +178,23 @@ uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
 
 Flow* FlowTable::pick_victim(uint32_t now_ms) {
   // The table is full, so every entry is in use. A SYN flood evicts on every SYN, so
-  // each eviction also chooses the next victim from the next sample (whose entries it
-  // prefetched last time) and prefetches that victim's buckets, and the entries of the
-  // sample after. The chosen one is evicted next time unless its entry changed since.
-  uint32_t victim = next_victim_.index;
-  if (victim == kNone || !(flows_[victim].flags & kFlowInUse) || flows_[victim].stamp_ms != next_victim_.stamp_ms ||
-      flows_[victim].state != next_victim_.state || !(flows_[victim].fwd == next_victim_.fwd))
+  // each eviction takes the victim chosen kVictimsAhead evictions ago (if its entry has
+  // not changed since), chooses one for kVictimsAhead evictions from now from the next
+  // sample and prefetches its buckets, and prefetches the entries of a sample further on.
+  NextVictim& slot = next_victims_[next_victim_slot_];
+  next_victim_slot_ = next_victim_slot_ + 1 == kVictimsAhead ? 0 : next_victim_slot_ + 1;
+  uint32_t victim = slot.index;
+  if (victim == kNone || !(flows_[victim].flags & kFlowInUse) || flows_[victim].stamp_ms != slot.stamp_ms ||
+      flows_[victim].state != slot.state || !(flows_[victim].fwd == slot.fwd))
     victim = most_overdue_of_next_sample(now_ms);
   const uint32_t next = most_overdue_of_next_sample(now_ms);
   const Flow& n = flows_[next];
-  next_victim_ = NextVictim{next, n.stamp_ms, n.state, n.fwd};
+  slot = NextVictim{next, n.stamp_ms, n.state, n.fwd};
   __builtin_prefetch(&buckets_[n.fwd_bucket]);
   if (n.flags & kFlowHasReverse) __builtin_prefetch(&buckets_[n.rev_bucket]);
-  if (evict_hand_ + kEvictSample <= capacity_) {
-    const Flow* sample = &flows_[evict_hand_];
+  const uint32_t ahead = evict_hand_ + kSampleAhead * kEvictSample;
+  if (ahead + kEvictSample <= capacity_) {
+    const Flow* sample = &flows_[ahead];
     for (uint32_t i = 0; i < kEvictSample; ++i) __builtin_prefetch(sample + i);
   }
   return &flows_[victim];

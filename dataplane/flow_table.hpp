@@ -375,8 +375,8 @@ class FlowTable {
   void release(Flow* flow);
   Flow* pick_victim(uint32_t now_ms);
   // The next eviction sample: kEvictSample entries from evict_hand_ (wrapping around the
-  // table's end; the whole table when it is smaller); advances the hand. Returns the one idle longest relative to its
-  // state's timeout.
+  // table's end; the whole table when it is smaller); advances the hand. Returns the one
+  // idle longest relative to its state's timeout.
   uint32_t most_overdue_of_next_sample(uint32_t now_ms);
   uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
 
@@ -394,14 +394,21 @@ class FlowTable {
   uint32_t touch_granularity_ms_[kFlowStateCount];
   // 2^32 / timeout, per state: age * it orders flows by age / timeout with one multiply.
   uint64_t overdue_scale_[kFlowStateCount];
-  // The victim the last eviction chose for the next one (its buckets prefetched), with
-  // what it held then: it is used only if it still holds exactly that.
+  // Victims chosen kVictimsAhead evictions before their own (their buckets prefetched
+  // then, their samples' entries kSampleAhead samples before that), each with what it
+  // held when chosen: one is used only if it still holds exactly that. A SYN flood
+  // evicts on every SYN, a few hundred cycles apart, and a random line from memory
+  // takes about as long (memprobe): one eviction's notice hid only part of each miss.
+  static constexpr unsigned kVictimsAhead = 4;
+  static constexpr unsigned kSampleAhead = 2;
   struct NextVictim {
     uint32_t index = kNone;
     uint32_t stamp_ms;
     FlowState state;
     FlowKey fwd;
-  } next_victim_;
+  };
+  NextVictim next_victims_[kVictimsAhead];
+  unsigned next_victim_slot_ = 0;
   RemoveHook hook_;
   void* hook_ctx_;
 };
