@@ -27,6 +27,7 @@ namespace lb {
   X(flow_table_full, "new flow could not be stored (index bucket pair full)")      \
   X(no_local_port, "fullnat: no free local port for the new flow")                 \
   X(own_source, "nat: new flow from an address of the appliance's own")            \
+  X(reply_tuple_taken, "nat: new flow whose reply tuple another flow holds")       \
   X(neighbour_unresolved, "next hop's MAC not known yet (ARP in progress)")        \
   X(ttl_exceeded, "IPv4 TTL would reach zero")                                     \
   X(handoff_full, "software hand-off ring to the owning lcore was full")           \

@@ -336,7 +336,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
     // appliance's own addresses (replies to it would never come back to this flow).
     const FlowKey rev{b.addr_be, key.saddr_be, b.port_be, key.sport_be};
     bool reply = false;
-    if (w_.flows->lookup(rev, p.hashed, &reply)) return drop(m, Drop::flow_table_full), nullptr;
+    if (w_.flows->lookup(rev, p.hashed, &reply)) return drop(m, Drop::reply_tuple_taken), nullptr;
     if (s_.address_kind(key.saddr_be) & kAddrLocal) return drop(m, Drop::own_source), nullptr;
     f = w_.flows->create_client_keyed(key, rev, p.hashed, state, w_.now_ms);
   } else {

@@ -947,6 +947,35 @@ def case_replay_warmup(lbdp):
     return check, f"{st.event('rx')} packets in 1 s after 1 s of warm-up, {flows} flows"
 
 
+def case_reply_tuple(lbdp):
+    """nat: two VIPs (ports 80 and 81 of one address) with the same single backend. A
+    client address and port that has a flow through the first VIP cannot open one
+    through the second: the backend's replies of both would carry the same tuple. That
+    SYN is dropped as reply_tuple_taken; the same client from another port, and the
+    first flow's own packets, still go through."""
+    check = Check()
+    backend = BACKENDS[0]
+    conf = config_text("nat", "rr", 8080, backends=[backend])
+    conf += "\n".join(["", "[[vip]]", f'address = "{VIP}"', "port = 81", 'mode = "nat"', 'scheduler = "rr"', "",
+                        "[[vip.backend]]", f'address = "{backend}"', "port = 8080", ""])
+    mac, client = "02:c1:00:00:00:01", "198.18.0.10"
+    frames = [
+        tcp_frame(mac, client, 40000, VIP, 80, "S", 1, seq=100),         # flow 1: forwarded
+        tcp_frame(mac, client, 40000, VIP, 81, "S", 2, seq=200),         # same reply tuple: dropped
+        tcp_frame(mac, client, 40001, VIP, 81, "S", 3, seq=300),         # another port: forwarded
+        tcp_frame(mac, client, 40000, VIP, 80, "A", 4, seq=101, ack=1),  # flow 1 goes on
+    ]
+    run = lbdp.run("reply-tuple", conf, frames)
+    out = run.outputs[0]
+    check_drops(check, run.stats, {"reply_tuple_taken": 1})
+    check.equal("packets out", len(out), 3)
+    got = [(Ether(e)[IP].dst, Ether(e)[TCP].sport, Ether(e)[TCP].dport) for e in out]
+    want = [(backend, 40000, 8080), (backend, 40001, 8080), (backend, 40000, 8080)]
+    check.equal("forwarded (backend, client port, backend port)", got, want)
+    check.equal("stats: flows created", run.stats.event("flows_created"), 2)
+    return check, f"{len(frames)} in, {len(out)} out, reply_tuple_taken {run.stats.drops.get('reply_tuple_taken', 0)}"
+
+
 # --------------------------------------------------------------------------- main
 
 CASES = [
@@ -959,6 +988,7 @@ CASES = [
     ("7 heartbeat steering", case_heartbeats),
     ("8 replay smoke (lbgen workloads)", case_replay_smoke),
     ("9 replay warm-up", case_replay_warmup),
+    ("10 nat reply tuple held by another VIP's flow", case_reply_tuple),
 ]
 
 
