@@ -142,8 +142,9 @@ class App {
   ControlPlaneLink cp_link_;
   HealthMap health_;            // from lbcp; folded into every snapshot
   uint64_t cp_stats_ms_ = 0;    // when the stats area was last published
+  // Main lcore only: --duration, --warmup and --idle-exit bookkeeping.
   uint64_t run_started_ms_ = 0, last_rx_ = 0, last_rx_change_ms_ = 0;
-  bool warmed_up_ = false;  // written by the main lcore (ARP replies)
+  bool warmed_up_ = false;  // --warmup has cleared the statistics; run_started_ms_ restarted then
 };
 
 }  // namespace lb

@@ -129,20 +129,21 @@ def read_pcap(path):
 
 # --------------------------------------------------------------------------- lbdp runs
 
-def config_text(mode, scheduler, backend_port, local=False, backends=BACKENDS, mbufs=8191):
+def config_text(mode, scheduler, backend_port, local=False, backends=BACKENDS, mbufs=8191, more_vip_ports=()):
+    """One VIP (VIP:VIP_PORT), plus one alike on each of more_vip_ports of the same address."""
     lines = [
         "[dataplane]", "flows_per_worker = 4096", f"mbufs = {mbufs}", "",
         "[[port]]", 'name = "p0"', 'device = "net_pcap0"', 'role = "both"', f'address = "{PORT_ADDR}/24"', "",
     ]
     for b in BACKENDS:
         lines += ["[[neighbour]]", f'address = "{b}"', f'mac = "{BACKEND_MACS[b]}"', ""]
-    lines += ["[[vip]]", f'address = "{VIP}"', f"port = {VIP_PORT}", f'mode = "{mode}"',
-              f'scheduler = "{scheduler}"']
-    if local:
-        lines.append(f'local_addresses = ["{LOCAL_ADDR}"]')
-    lines.append("")
-    for b in backends:
-        lines += ["[[vip.backend]]", f'address = "{b}"', f"port = {backend_port}", ""]
+    for port in (VIP_PORT,) + tuple(more_vip_ports):
+        lines += ["[[vip]]", f'address = "{VIP}"', f"port = {port}", f'mode = "{mode}"', f'scheduler = "{scheduler}"']
+        if local:
+            lines.append(f'local_addresses = ["{LOCAL_ADDR}"]')
+        lines.append("")
+        for b in backends:
+            lines += ["[[vip.backend]]", f'address = "{b}"', f"port = {backend_port}", ""]
     return "\n".join(lines)
 
 
@@ -955,9 +956,7 @@ def case_reply_tuple(lbdp):
     first flow's own packets, still go through."""
     check = Check()
     backend = BACKENDS[0]
-    conf = config_text("nat", "rr", 8080, backends=[backend])
-    conf += "\n".join(["", "[[vip]]", f'address = "{VIP}"', "port = 81", 'mode = "nat"', 'scheduler = "rr"', "",
-                        "[[vip.backend]]", f'address = "{backend}"', "port = 8080", ""])
+    conf = config_text("nat", "rr", 8080, backends=[backend], more_vip_ports=(81,))
     mac, client = "02:c1:00:00:00:01", "198.18.0.10"
     frames = [
         tcp_frame(mac, client, 40000, VIP, 80, "S", 1, seq=100),         # flow 1: forwarded
