@@ -447,8 +447,8 @@ bool App::init_workers() {
   if (!control_tx_) return false;
   rings_.push_back(control_tx_);
   workers_[0]->control_tx = control_tx_;
-  log()->info("{} worker lcore(s), {} flows each ({} bytes per flow, {} MiB per table)", n, dp.flows_per_worker,
-              FlowTable::memory_bytes(dp.flows_per_worker) / dp.flows_per_worker,
+  log()->info("{} worker lcore(s), {} flows each ({} bytes per flow, {}-byte entries, {} MiB per table)", n,
+              dp.flows_per_worker, FlowTable::memory_bytes(dp.flows_per_worker) / dp.flows_per_worker, sizeof(Flow),
               FlowTable::memory_bytes(dp.flows_per_worker) >> 20);
   return true;
 }
