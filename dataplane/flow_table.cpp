@@ -77,33 +77,34 @@ void FlowTable::note_secondary(uint32_t primary, int change) {
 }
 
 uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
-  if (place(h.bucket[0], h.sig, ref)) [[likely]]
-    return h.bucket[0];
+  if (place(h.primary, h.sig, ref)) [[likely]]
+    return h.primary;
   return index_insert_cuckoo(h, ref);
 }
 
 // index_insert() when the primary is full: the secondary, else one cuckoo move.
 uint32_t FlowTable::index_insert_cuckoo(const Hashed& h, uint32_t ref) {
-  if (place(h.bucket[1], h.sig, ref | kInSecondary)) {
-    note_secondary(h.bucket[0], +1);
-    return h.bucket[1];
+  const uint32_t second = secondary(h);
+  if (place(second, h.sig, ref | kInSecondary)) {
+    note_secondary(h.primary, +1);
+    return second;
   }
   // Both full: move one resident key to its other bucket if that has room (one cuckoo
   // step; at 2/3 load this is rare, and a second step rarer still).
   for (unsigned which = 0; which < 2; ++which) {
-    const uint32_t b = h.bucket[which];
+    const uint32_t b = bucket_of(h, which);
     Bucket& bucket = buckets_[b];
     for (unsigned slot = 0; slot < 8; ++slot) {
       const uint32_t resident = bucket.ref[slot];
       const bool was_secondary = resident & kInSecondary;
       const Hashed other = hash_of(resident & kRefMask);
-      const uint32_t alt = other.bucket[was_secondary ? 0 : 1];
+      const uint32_t alt = bucket_of(other, was_secondary ? 0 : 1);
       if (!place(alt, bucket.sig[slot], (resident & kRefMask) | (was_secondary ? 0 : kInSecondary))) continue;
-      note_secondary(other.bucket[0], was_secondary ? -1 : +1);
+      note_secondary(other.primary, was_secondary ? -1 : +1);
       bucket.sig[slot] = h.sig;
       bucket.ref[slot] = ref | (which ? kInSecondary : 0);
       set_location(ref, b, slot);
-      if (which) note_secondary(h.bucket[0], +1);
+      if (which) note_secondary(h.primary, +1);
       return b;
     }
   }
@@ -113,7 +114,7 @@ uint32_t FlowTable::index_insert_cuckoo(const Hashed& h, uint32_t ref) {
 void FlowTable::index_erase(uint32_t b, unsigned slot, uint32_t ref) {
   Bucket& bucket = buckets_[b];
   if (bucket.ref[slot] & kInSecondary) [[unlikely]]
-    note_secondary(hash_of(ref).bucket[0], -1);
+    note_secondary(hash_of(ref).primary, -1);
   bucket.sig[slot] = 0;
 }
 
@@ -125,9 +126,9 @@ void FlowTable::rehome(Flow* flow) {
 
 void FlowTable::rehome_key(uint32_t ref, uint32_t bucket, unsigned slot) {
   const Hashed h = hash_of(ref);
-  if (bucket == h.bucket[0] || !match(buckets_[h.bucket[0]], 0)) return;  // home, or home still full
+  if (bucket == h.primary || !match(buckets_[h.primary], 0)) return;  // home, or home still full
   index_erase(bucket, slot, ref);  // out of the secondary (and the primary's overflow count)
-  place(h.bucket[0], h.sig, ref);  // cannot fail: the primary has a free slot
+  place(h.primary, h.sig, ref);  // cannot fail: the primary has a free slot
 }
 
 void FlowTable::release(Flow* flow) {
@@ -286,11 +287,11 @@ std::string FlowTable::check_invariants() const {
       if (!(f.flags & kFlowInUse)) return fail("index slot refers to an unused entry", b);
       if ((ref & 1) && !(f.flags & kFlowHasReverse)) return fail("reverse slot of a flow without reverse key", b);
       const Hashed h = hash_of(ref);
-      if (h.bucket[in_secondary ? 1 : 0] != b) return fail("key in a bucket that is not its own", b);
+      if (bucket_of(h, in_secondary ? 1 : 0) != b) return fail("key in a bucket that is not its own", b);
       if (h.sig != buckets_[b].sig[slot]) return fail("signature differs from the key's", b);
       if (((ref & 1) ? f.rev_bucket : f.fwd_bucket) != b) return fail("entry's bucket field is wrong", b);
       if (((ref & 1) ? f.rev_slot : f.fwd_slot) != slot) return fail("entry's slot field is wrong", b);
-      if (in_secondary) ++overflow[h.bucket[0]], ++secondary;
+      if (in_secondary) ++overflow[h.primary], ++secondary;
       ++keys;
     }
   for (uint32_t b = 0; b < bucket_count_; ++b)

@@ -154,13 +154,16 @@ class FlowTable {
   // caller and must outlive the table. capacity in [1, kMaxCapacity].
   FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveHook hook, void* hook_ctx);
 
-  // The key's primary and secondary buckets and its signature (what lookup() computes
-  // first): the CRC32C of the key's 12 bytes, times two odd constants (top bits depend
-  // on all of the CRC's bits: CRC alone is linear, and structured keys such as
+  // The key's primary bucket, what picks its secondary, and its signature (what lookup()
+  // computes first): the CRC32C of the key's 12 bytes, times two odd constants (top bits
+  // depend on all of the CRC's bits: CRC alone is linear, and structured keys such as
   // sequential ports crowd some buckets), picks the primary and the secondary; the
-  // signature mixes both, so keys sharing either bucket still differ in it.
+  // signature mixes both, so keys sharing either bucket still differ in it. The
+  // secondary bucket itself is computed only when needed (secondary()): most lookups
+  // never read it.
   struct Hashed {
-    uint32_t bucket[2];
+    uint32_t primary;
+    uint32_t mix;  // the second product: secondary() maps it to a bucket
     uint16_t sig;
   };
   Hashed hash(const FlowKey& key) const {
@@ -171,17 +174,24 @@ class FlowTable {
     const uint32_t crc = _mm_crc32_u32(static_cast<uint32_t>(_mm_crc32_u64(0x9e3779b9u, a)), b);
     return spread(crc);
   }
-  // Buckets and signature from a 32-bit CRC (see hash()).
+  // Primary bucket and signature from a 32-bit CRC (see hash()).
   Hashed spread(uint32_t crc) const {
     const uint32_t lo = crc * 0x9e3779b1u;
     const uint32_t hi = crc * 0x85ebca6bu;
     Hashed out;
-    out.bucket[0] = static_cast<uint32_t>((static_cast<uint64_t>(lo) * bucket_count_) >> 32);
-    out.bucket[1] = static_cast<uint32_t>((static_cast<uint64_t>(hi) * bucket_count_) >> 32);
-    if (out.bucket[1] == out.bucket[0]) out.bucket[1] = out.bucket[0] + 1 == bucket_count_ ? 0 : out.bucket[0] + 1;
+    out.primary = static_cast<uint32_t>((static_cast<uint64_t>(lo) * bucket_count_) >> 32);
+    out.mix = hi;
     out.sig = static_cast<uint16_t>((lo ^ (hi >> 16)) | 1u);  // never 0 (0 marks an empty slot)
     return out;
   }
+  // The key's secondary bucket: never its primary (the next one when they coincide).
+  uint32_t secondary(const Hashed& h) const {
+    const uint32_t b = static_cast<uint32_t>((static_cast<uint64_t>(h.mix) * bucket_count_) >> 32);
+    if (b != h.primary) return b;
+    return h.primary + 1 == bucket_count_ ? 0 : h.primary + 1;
+  }
+  // bucket_of(h, 0) is the primary, bucket_of(h, 1) the secondary.
+  uint32_t bucket_of(const Hashed& h, unsigned which) const { return which ? secondary(h) : h.primary; }
   // The hash of a client-keyed (nat) flow's slot: the client's address and port only,
   // which the client's packets carry as source and the backend's replies as destination.
   Hashed hash_client(uint32_t client_addr_be, uint16_t client_port_be) const {
@@ -191,7 +201,7 @@ class FlowTable {
   // Burst pipelines: hash a burst's keys and prefetch their primary buckets; then take
   // each key's candidate() (prefetching its entry, or its secondary bucket, whose keys
   // then take candidate_secondary()); then lookup_from(); then process.
-  void prefetch_bucket(const Hashed& h) const { __builtin_prefetch(&buckets_[h.bucket[0]]); }
+  void prefetch_bucket(const Hashed& h) const { __builtin_prefetch(&buckets_[h.primary]); }
 
   // The first reference whose signature matches in the key's primary bucket, with its
   // entry prefetched. kNone when the key is certainly absent; kProbeSecondary (with the
@@ -199,16 +209,16 @@ class FlowTable {
   // Confirming a match needs the entry's key, a cache miss in a large table; fetching
   // all of a burst's candidates first lets those misses overlap.
   uint32_t candidate(const Hashed& h) const {
-    const Bucket& primary = buckets_[h.bucket[0]];
+    const Bucket& primary = buckets_[h.primary];
     if (unsigned m = match(primary, h.sig)) return prefetched(primary.ref[slot_of(m)] & kRefMask);
     if (primary.overflow == 0) return kNone;
-    __builtin_prefetch(&buckets_[h.bucket[1]]);
+    __builtin_prefetch(&buckets_[secondary(h)]);
     return kProbeSecondary;
   }
   // candidate() for a key that got kProbeSecondary.
   uint32_t candidate_secondary(const Hashed& h) const {
-    const Bucket& secondary = buckets_[h.bucket[1]];
-    if (unsigned m = match(secondary, h.sig)) return prefetched(secondary.ref[slot_of(m)] & kRefMask);
+    const Bucket& second = buckets_[secondary(h)];
+    if (unsigned m = match(second, h.sig)) return prefetched(second.ref[slot_of(m)] & kRefMask);
     return kNone;
   }
   // lookup(), given the final candidate (not kProbeSecondary) taken with no change to
@@ -226,9 +236,9 @@ class FlowTable {
   // finds whole-tuple slots only.
   Flow* lookup(const FlowKey& key, bool* reply) const { return lookup(key, hash(key), reply); }
   Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply) const {
-    if (Flow* f = find_in(h.bucket[0], key, h.sig, reply)) return f;
-    if (buckets_[h.bucket[0]].overflow == 0) return nullptr;
-    return find_in(h.bucket[1], key, h.sig, reply);
+    if (Flow* f = find_in(h.primary, key, h.sig, reply)) return f;
+    if (buckets_[h.primary].overflow == 0) return nullptr;
+    return find_in(secondary(h), key, h.sig, reply);
   }
   // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
   static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {

@@ -40,11 +40,14 @@ inline RewriteAddends rewrite_addends(const FlowKey& from, const FlowKey& to) {
   return RewriteAddends{fold(addrs + kTtlDecrementAddend), fold(addrs + ports)};
 }
 
-// Adds a precomputed addend to a header checksum (as stored).
+// Adds a precomputed addend to a header checksum (as stored): ~(~check + addend) in
+// one's complement, which is check - addend with the borrow wrapped around (for
+// addend > check the result is check - addend - 1 modulo 2^16), bit for bit (tested
+// for every value pair in test_checksum.cpp): a 16-bit subtract and a subtract of the
+// borrow instead of two complements and a fold.
 inline void csum_add(uint16_t* check, uint16_t addend) {
-  uint32_t sum = static_cast<uint32_t>(static_cast<uint16_t>(~*check)) + addend;
-  sum = (sum & 0xffff) + (sum >> 16);
-  *check = static_cast<uint16_t>(~sum);
+  const uint16_t c = *check;
+  *check = static_cast<uint16_t>(c - addend - (addend > c));
 }
 
 // The nat/fullnat rewrites: TTL decremented, the source and/or the destination

@@ -66,8 +66,7 @@ class Pipeline {
     FlowKey key;
     FlowTable::Hashed hashed;
     uint32_t candidate;  // FlowTable::candidate(hashed), then candidate_secondary()
-    Flow* found;
-    uint64_t found_at;  // flows->mutations() when `found` was looked up
+    Flow* found;         // looked up when flows->mutations() was lookups_at_
     bool found_reply;
     Path path;
     uint16_t in_port;
@@ -117,6 +116,8 @@ class Pipeline {
   const Snapshot& s_;
   uint64_t vip_cache_key_ = 0;
   const VipSnap* vip_cache_ = nullptr;
+  // flows->mutations() when stage 2 looked up the burst's keys (it changes nothing).
+  uint64_t lookups_at_ = 0;
 };
 
 
@@ -130,8 +131,10 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   constexpr uint16_t kDataAhead = 3;
   for (uint16_t i = 0; i < n; ++i) rte_prefetch0(pkts[i]);
   for (uint16_t i = 0; i < n && i < kDataAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  uint64_t rx_bytes = 0;  // counted once per burst (a register, not a counter per packet)
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kDataAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kDataAhead], void*));
+    rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);  // before classify(), which may free it
     Pending& p = pending[count];
     if (!classify(pkts[i], owned, &p)) continue;
     // nat flows are indexed by the client's address and port (flow_table.hpp): the
@@ -145,6 +148,7 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     flows.prefetch_bucket(p.hashed);
     ++count;
   }
+  if (!owned) w_.counters.count(Event::rx_bytes, rx_bytes);  // handed-off packets: counted by the worker that received them
   bool secondary = false;
   for (uint16_t i = 0; i < count; ++i) {
     pending[i].candidate = flows.candidate(pending[i].hashed);
@@ -158,13 +162,13 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     Pending& p = pending[i];
     p.found_reply = false;  // lookups leave it alone on a miss
     p.found = flows.lookup_from(p.key, p.hashed, p.candidate, &p.found_reply);
-    p.found_at = flows.mutations();
   }
+  lookups_at_ = flows.mutations();
   for (uint16_t i = 0; i < count; ++i) dispatch(pending[i]);
 }
 
 Flow* Pipeline::current_flow(Pending& p, bool* reply) {
-  if (w_.flows->mutations() == p.found_at) {  // nothing changed since the lookup
+  if (w_.flows->mutations() == lookups_at_) {  // nothing changed since the lookup
     *reply = p.found_reply;
     return p.found;
   }
@@ -186,9 +190,7 @@ void Pipeline::dispatch(Pending& p) {
 }
 
 void Pipeline::send(rte_mbuf* m, uint16_t port_index) {
-  auto& buf = w_.tx[port_index];
-  buf.pkts[buf.count++] = m;
-  if (buf.count == kTxBufferSize) w_.flush_tx(s_);
+  w_.queue_tx(m, port_index, s_);
 }
 
 bool Pipeline::hand_off(rte_mbuf* m, uint32_t owner) {
@@ -207,7 +209,6 @@ void Pipeline::to_slowpath(rte_mbuf* m) {
 
 bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
-  if (!owned) w_.counters.count(Event::rx_bytes, rte_pktmbuf_pkt_len(m));
   uint64_t csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum), false;
   IpChecksum ip_csum = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? IpChecksum::trusted_good : IpChecksum::verify;
@@ -543,18 +544,22 @@ void Pipeline::refuse(Pending& p) {
 
 void Worker::flush_tx(const Snapshot& snap) {
   for (uint16_t p = 0; p < snap.ports.size(); ++p) {
-    TxBuffer& buf = tx[p];
-    if (buf.count == 0) continue;
+    const uint16_t count = tx_count[p];
+    if (count == 0) continue;
+    rte_mbuf** pkts = tx_pkts[p];
+    // Bytes are summed before the burst: a transmitted mbuf belongs to the PMD (net_ring
+    // hands it to another lcore, net_null frees it), the unsent ones are still ours.
     uint64_t bytes = 0;
-    uint16_t sent = rte_eth_tx_burst(snap.ports[p].dpdk_port, tx_queue, buf.pkts, buf.count);
-    for (uint16_t i = 0; i < sent; ++i) bytes += rte_pktmbuf_pkt_len(buf.pkts[i]);
+    for (uint16_t i = 0; i < count; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
+    uint16_t sent = rte_eth_tx_burst(snap.ports[p].dpdk_port, tx_queue, pkts, count);
+    for (uint16_t i = sent; i < count; ++i) {
+      bytes -= rte_pktmbuf_pkt_len(pkts[i]);
+      counters.drop(Drop::tx_full);
+      rte_pktmbuf_free(pkts[i]);
+    }
     counters.count(Event::tx, sent);
     counters.count(Event::tx_bytes, bytes);
-    for (uint16_t i = sent; i < buf.count; ++i) {
-      counters.drop(Drop::tx_full);
-      rte_pktmbuf_free(buf.pkts[i]);
-    }
-    buf.count = 0;
+    tx_count[p] = 0;
   }
 }
 
@@ -591,7 +596,7 @@ int Worker::main_loop(void* arg) {
         uint16_t n = rte_eth_rx_burst(w->rx[q].dpdk_port, w->rx[q].queue, pkts, burst);
         if (n == 0) continue;
         work += n;
-        w->counters.count(Event::rx, n);  // rx_bytes are counted in classify()
+        w->counters.count(Event::rx, n);  // rx_bytes are counted in process_burst()
         Pipeline(*w, *snap).process_burst(pkts, n, false);
       }
     }
@@ -612,9 +617,7 @@ int Worker::main_loop(void* arg) {
           rte_pktmbuf_free(pkts[i]);
           continue;
         }
-        auto& buf = w->tx[p];
-        buf.pkts[buf.count++] = pkts[i];
-        if (buf.count == kTxBufferSize) w->flush_tx(*snap);
+        w->queue_tx(pkts[i], p, *snap);
       }
       work += n;
     }
