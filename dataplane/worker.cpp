@@ -73,6 +73,9 @@ class Pipeline {
   };
   // Stage 1 for one packet: true (and `out` filled) when it needs the flow table.
   [[gnu::always_inline]] inline bool classify(rte_mbuf* m, bool owned, Pending* out);
+  // classify() for a TCP segment, wherever its headers are.
+  [[gnu::always_inline]] inline bool classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp,
+                                                  uint16_t in_port, Pending* out);
   // Small and called once per packet: inlined (GCC kept them out of line, paying a
   // call and spills on every packet).
   [[gnu::always_inline]] inline void dispatch(Pending& p);
@@ -207,61 +210,73 @@ void Pipeline::to_slowpath(rte_mbuf* m) {
   w_.counters.count(Event::slowpath);
 }
 
+bool Pipeline::classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, uint16_t in_port,
+                            Pending* out) {
+  const uint16_t workers = s_.workers;
+  // Only what stage 1 knows; hashed and found* are written by the later stages.
+  out->m = m;
+  out->eth = eth;
+  out->ip = ip;
+  out->tcp = tcp;
+  out->vip = nullptr;
+  out->key = FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
+  out->in_port = in_port;
+  if (const VipSnap* vip = vip_for(ip->daddr_be, tcp->dport_be)) {
+    if (!owned && workers > 1) {
+      uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);
+      if (owner != w_.index) return hand_off(m, owner), false;
+    }
+    out->vip = vip;
+    out->path = forward_path(vip->mode);
+    return true;
+  }
+  uint8_t kind = s_.address_kind(ip->daddr_be);
+  if (kind & kAddrSnat) {  // fullnat reply: the local port names the owner
+    if (!owned && workers > 1) {
+      uint32_t owner = ntoh16(tcp->dport_be) % workers;
+      if (owner != w_.index) return hand_off(m, owner), false;
+    }
+    out->path = Path::reply_snat;
+    return true;
+  }
+  if (kind & kAddrVip) return drop(m, Drop::vip_port_closed), false;
+  if (kind & kAddrLocal) return drop(m, Drop::not_for_us), false;
+  // Possibly a nat reply (backend -> client), owned by the client's address and port.
+  if (!owned && workers > 1) {
+    uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, workers);
+    if (owner != w_.index) return hand_off(m, owner), false;
+  }
+  out->path = Path::reply;
+  return true;
+}
+
 bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
   uint64_t csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum), false;
   IpChecksum ip_csum = csum_flags == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? IpChecksum::trusted_good : IpChecksum::verify;
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  // The common frame (untagged IPv4/TCP, no options) with its offsets as constants: a
+  // Parsed of its own, which never leaves this branch, so it stays in registers.
+  Parsed fast;
+  if (parse_tcp_fast(frame, len, ip_csum, &fast)) [[likely]] {
+    const uint16_t in_port = s_.port_index(m->port);
+    if (in_port == Snapshot::kNoPort) return drop(m, Drop::not_for_us), false;
+    return classify_tcp(m, owned, reinterpret_cast<EtherHdr*>(frame),
+                        reinterpret_cast<Ipv4Hdr*>(frame + sizeof(EtherHdr)),
+                        reinterpret_cast<TcpHdr*>(frame + sizeof(EtherHdr) + sizeof(Ipv4Hdr)), in_port, out);
+  }
   Parsed p;
   Drop why;
-  const uint32_t len = rte_pktmbuf_data_len(m);
-  if (!parse_tcp_fast(frame, len, ip_csum, &p) && !parse_frame(frame, len, ip_csum, &p, &why))
-    return drop(m, why), false;
+  if (!parse_frame(frame, len, ip_csum, &p, &why)) return drop(m, why), false;
   const uint16_t in_port = s_.port_index(m->port);
   if (in_port == Snapshot::kNoPort) return drop(m, Drop::not_for_us), false;
   if (p.l3 == L3::arp) return to_slowpath(m), false;
 
   auto* eth = reinterpret_cast<EtherHdr*>(frame);
   auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + p.l3_offset);
-  const uint16_t workers = s_.workers;
-  if (p.proto == kProtoTcp) {
-    auto* tcp = reinterpret_cast<TcpHdr*>(frame + p.l4_offset);
-    // Only what stage 1 knows; hashed and found* are written by the later stages.
-    out->m = m;
-    out->eth = eth;
-    out->ip = ip;
-    out->tcp = tcp;
-    out->vip = nullptr;
-    out->key = FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
-    out->in_port = in_port;
-    if (const VipSnap* vip = vip_for(ip->daddr_be, tcp->dport_be)) {
-      if (!owned && workers > 1) {
-        uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);
-        if (owner != w_.index) return hand_off(m, owner), false;
-      }
-      out->vip = vip;
-      out->path = forward_path(vip->mode);
-      return true;
-    }
-    uint8_t kind = s_.address_kind(ip->daddr_be);
-    if (kind & kAddrSnat) {  // fullnat reply: the local port names the owner
-      if (!owned && workers > 1) {
-        uint32_t owner = ntoh16(tcp->dport_be) % workers;
-        if (owner != w_.index) return hand_off(m, owner), false;
-      }
-      out->path = Path::reply_snat;
-      return true;
-    }
-    if (kind & kAddrVip) return drop(m, Drop::vip_port_closed), false;
-    if (kind & kAddrLocal) return drop(m, Drop::not_for_us), false;
-    // Possibly a nat reply (backend -> client), owned by the client's address and port.
-    if (!owned && workers > 1) {
-      uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, workers);
-      if (owner != w_.index) return hand_off(m, owner), false;
-    }
-    out->path = Path::reply;
-    return true;
-  }
+  if (p.proto == kProtoTcp)
+    return classify_tcp(m, owned, eth, ip, reinterpret_cast<TcpHdr*>(frame + p.l4_offset), in_port, out);
   if (p.proto == kProtoIcmp && (s_.address_kind(ip->daddr_be) & kAddrLocal)) {
     auto* icmp = reinterpret_cast<IcmpHdr*>(frame + p.l4_offset);
     if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port), false;

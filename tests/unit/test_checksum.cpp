@@ -110,6 +110,13 @@ TEST(Checksum, Ipv4HeaderSumMatchesReference) {
   std::vector<uint8_t> near(20, 0xff);
   near[19] = 0xfe;
   headers.push_back(near);
+  // Carries out of each 64-bit addition alone (the first two words, or only the last).
+  std::vector<uint8_t> first16(20, 0xff), last4(20, 0x00);
+  for (int i = 16; i < 20; ++i) first16[i] = 0;
+  for (int i = 16; i < 20; ++i) last4[i] = 0xff;
+  last4[7] = last4[15] = 0xff;
+  headers.push_back(first16);
+  headers.push_back(last4);
   for (const auto& h : headers)
     ASSERT_EQ(csum_ipv4_header_folded(h.data()), csum_fold(csum_partial(h.data(), 20)));
 }
