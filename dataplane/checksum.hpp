@@ -45,9 +45,9 @@ inline uint16_t csum_ipv4_header_folded(const void* hdr) {
   uint64_t sum;
   const bool carry1 = __builtin_add_overflow(a, b, &sum);
   const bool carry2 = __builtin_add_overflow(sum, static_cast<uint64_t>(c) + carry1, &sum);
-  sum += carry2;  // cannot carry again: sum <= 2^64 - 2 after a carry
+  sum += carry2;  // cannot carry again: after a carry, sum < 2^32
   sum = (sum & 0xffffffffu) + (sum >> 32);  // < 2^33
-  sum = (sum & 0xffffffffu) + (sum >> 32);  // <= 2^32
+  sum = (sum & 0xffffffffu) + (sum >> 32);  // < 2^32
   sum = (sum & 0xffff) + (sum >> 16);       // < 2^17
   sum = (sum & 0xffff) + (sum >> 16);       // <= 0xffff
   return static_cast<uint16_t>(sum);

@@ -43,8 +43,9 @@ inline RewriteAddends rewrite_addends(const FlowKey& from, const FlowKey& to) {
 // Adds a precomputed addend to a header checksum (as stored): ~(~check + addend) in
 // one's complement, which is check - addend with the borrow wrapped around (for
 // addend > check the result is check - addend - 1 modulo 2^16), bit for bit (tested
-// for every value pair in test_checksum.cpp): a 16-bit subtract and a subtract of the
-// borrow instead of two complements and a fold.
+// in test_checksum.cpp over every value on one side against edge and random values on
+// the other): a 16-bit subtract and a subtract of the borrow instead of two complements
+// and a fold.
 inline void csum_add(uint16_t* check, uint16_t addend) {
   const uint16_t c = *check;
   *check = static_cast<uint16_t>(c - addend - (addend > c));

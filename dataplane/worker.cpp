@@ -151,7 +151,8 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
     flows.prefetch_bucket(p.hashed);
     ++count;
   }
-  if (!owned) w_.counters.count(Event::rx_bytes, rx_bytes);  // handed-off packets: counted by the worker that received them
+  // Handed-off packets (owned) were counted by the worker that received them.
+  if (!owned) w_.counters.count(Event::rx_bytes, rx_bytes);
   bool secondary = false;
   for (uint16_t i = 0; i < count; ++i) {
     pending[i].candidate = flows.candidate(pending[i].hashed);

@@ -110,13 +110,14 @@ TEST(Checksum, Ipv4HeaderSumMatchesReference) {
   std::vector<uint8_t> near(20, 0xff);
   near[19] = 0xfe;
   headers.push_back(near);
-  // Carries out of each 64-bit addition alone (the first two words, or only the last).
-  std::vector<uint8_t> first16(20, 0xff), last4(20, 0x00);
-  for (int i = 16; i < 20; ++i) first16[i] = 0;
-  for (int i = 16; i < 20; ++i) last4[i] = 0xff;
-  last4[7] = last4[15] = 0xff;
-  headers.push_back(first16);
-  headers.push_back(last4);
+  // A carry out of one of the two 64-bit additions alone: the first (words 0-7 and 8-15
+  // overflow, the last word is zero), or only the second (words 0-7 all ones, 8-15 zero,
+  // so the first addition cannot carry; the last word then overflows it).
+  std::vector<uint8_t> first_only(20, 0xff), second_only(20, 0xff);
+  for (int i = 16; i < 20; ++i) first_only[i] = 0;
+  for (int i = 8; i < 16; ++i) second_only[i] = 0;
+  headers.push_back(first_only);
+  headers.push_back(second_only);
   for (const auto& h : headers)
     ASSERT_EQ(csum_ipv4_header_folded(h.data()), csum_fold(csum_partial(h.data(), 20)));
 }
@@ -329,8 +330,6 @@ TEST(Checksum, RewriteMatchesRecomputeForEveryMode) {
   rewrite_matches_recompute<true, true>(23);   // fullnat
 }
 
-// set_macs writes the destination then the source MAC, in wire order, and no other byte
-// (the EtherType after them stays).
 // csum_add computes ~(~check + addend) with end-around carry (RFC 1624 eqn. 3) as a
 // wrapped subtraction: checked against that formula for every 16-bit value on one side
 // and the edge values plus a few hundred random ones on the other, both ways round.
@@ -356,6 +355,8 @@ TEST(Checksum, AddAddendMatchesOnesComplementSum) {
   EXPECT_EQ(mismatches, 0u);
 }
 
+// set_macs writes the destination then the source MAC, in wire order, and no other byte
+// (the EtherType after them stays).
 TEST(Rewrite, SetMacsWritesBothAddressesOnly) {
   const Mac dst = *parse_mac("02:11:22:33:44:55"), src = *parse_mac("0a:bb:cc:dd:ee:ff");
   uint8_t frame[16];
