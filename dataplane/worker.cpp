@@ -130,9 +130,16 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   FlowTable& flows = *w_.flows;
   // The mbufs' headers first (a NIC's RX writes them, so they are cached, but mbufs
   // from a ring were last written by another core), then each packet's data a few
-  // packets ahead of its classification.
+  // packets ahead of its classification. Both of a header's lines: the second holds
+  // `next`, which the transmit's free reads and an allocation on the producing core
+  // wrote (rte_pktmbuf_reset); left to the free, it missed there, after the burst's
+  // work. Prefetched here, the generator path (lbbench, gen-est-1k) took fewer cycles
+  // per packet in 7 of 8 interleaved rounds, by 8 to 18 (of 108 to 143).
   constexpr uint16_t kDataAhead = 3;
-  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(pkts[i]);
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_prefetch0(pkts[i]);
+    rte_prefetch0(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));
+  }
   for (uint16_t i = 0; i < n && i < kDataAhead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   uint64_t rx_bytes = 0;  // counted once per burst (a register, not a counter per packet)
   for (uint16_t i = 0; i < n; ++i) {
