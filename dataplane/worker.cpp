@@ -393,10 +393,11 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
     }
   }
   if constexpr (M != FwdMode::dsr) {
-    // Both directions' checksum addends, once per flow (rewrite.hpp).
+    // Both directions' checksum addends, once per flow (rewrite.hpp): a reply's rewrite
+    // is the forward one undone (f->rev is to_backend swapped end for end, and a reply
+    // leaves with key swapped likewise).
     const FlowKey to_backend{f->rev.daddr_be, f->rev.saddr_be, f->rev.dport_be, f->rev.sport_be};
-    const FlowKey to_client{key.daddr_be, key.saddr_be, key.dport_be, key.sport_be};
-    const RewriteAddends fwd = rewrite_addends(key, to_backend), rev = rewrite_addends(f->rev, to_client);
+    const RewriteAddends fwd = rewrite_addends(key, to_backend), rev = reverse_addends(fwd);
     f->csum_fwd_ip = fwd.ip;
     f->csum_fwd_l4 = fwd.l4;
     f->csum_rev_ip = rev.ip;
