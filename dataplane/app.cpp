@@ -396,6 +396,7 @@ bool App::init_workers() {
   const auto& dp = config_.dataplane;
   FlowTable::Timeouts timeouts{dp.syn_timeout_s * 1000, dp.established_timeout_s * 1000,
                                dp.closing_timeout_s * 1000};
+  const size_t table_bytes = FlowTable::memory_bytes(dp.flows_per_worker);  // each worker's
   for (uint16_t w = 0; w < n; ++w) {
     int socket = static_cast<int>(rte_lcore_to_socket_id(worker_lcores_[w]));
     auto* wk = static_cast<Worker*>(rte_zmalloc_socket("lbdp_worker", sizeof(Worker), 64, socket));
@@ -408,14 +409,14 @@ bool App::init_workers() {
     wk->tx_queue = w;
     for (size_t p = 0; p < dpdk_ports_.size(); ++p)
       if (w < port_rx_queues_[p]) wk->rx[wk->rx_count++] = Worker::RxQueue{dpdk_ports_[p], w};
-    void* mem = rte_malloc_socket("lbdp_flows", FlowTable::memory_bytes(dp.flows_per_worker), 64, socket);
+    void* mem = rte_malloc_socket("lbdp_flows", table_bytes, 64, socket);
     void* table = rte_malloc_socket("lbdp_flow_table", sizeof(FlowTable), 64, socket);
     wk->backends = static_cast<BackendCounters*>(
         rte_zmalloc_socket("lbdp_backend_counters", sizeof(BackendCounters) * kMaxBackends, 64, socket));
     if (!mem || !table || !wk->backends) {
       log()->error("cannot allocate the flow table of worker {} ({} flows, {} MiB); lower flows_per_worker or "
                    "reserve more hugepages",
-                   w, dp.flows_per_worker, FlowTable::memory_bytes(dp.flows_per_worker) >> 20);
+                   w, dp.flows_per_worker, table_bytes >> 20);
       rte_free(mem);
       rte_free(table);
       return false;
@@ -448,8 +449,7 @@ bool App::init_workers() {
   rings_.push_back(control_tx_);
   workers_[0]->control_tx = control_tx_;
   log()->info("{} worker lcore(s), {} flows each ({} bytes per flow, {}-byte entries, {} MiB per table)", n,
-              dp.flows_per_worker, FlowTable::memory_bytes(dp.flows_per_worker) / dp.flows_per_worker, sizeof(Flow),
-              FlowTable::memory_bytes(dp.flows_per_worker) >> 20);
+              dp.flows_per_worker, table_bytes / dp.flows_per_worker, sizeof(Flow), table_bytes >> 20);
   return true;
 }
 
