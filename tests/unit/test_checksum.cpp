@@ -333,11 +333,13 @@ TEST(Checksum, RewriteMatchesRecomputeForEveryMode) {
 // reverse_addends() of a rewrite's addends equals rewrite_addends() of the inverse
 // rewrite (to swapped end for end -> from swapped likewise), bit for bit: for random
 // tuples, for both nat (destination changes) and fullnat (both change), and for the
-// edge cases where a sum is zero (no change at all: addend 0xffff) or all ones.
+// edge cases of a sum that is zero in one's complement, which rewrite_addends() gives
+// as 0xffff: no change at all (the port addend), and an address that goes up by one
+// (with the TTL decrement, the IPv4 addend).
 TEST(Rewrite, ReverseAddendsEqualTheInverseRewritesAddends) {
   auto swapped = [](const FlowKey& k) { return FlowKey{k.daddr_be, k.saddr_be, k.dport_be, k.sport_be}; };
   std::mt19937 rng(41);
-  uint64_t mismatches = 0, zero_sums = 0;
+  uint64_t mismatches = 0, l4_zero = 0, ip_zero = 0;
   for (int iter = 0; iter < 200000; ++iter) {
     FlowKey from{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
                  static_cast<uint16_t>(rng())};
@@ -348,23 +350,21 @@ TEST(Rewrite, ReverseAddendsEqualTheInverseRewritesAddends) {
         to = FlowKey{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
                      static_cast<uint16_t>(rng())};
         break;
-      case 2: break;  // nothing changes: every sum is zero
-      case 3:  // changes whose sums are all ones
-        to.daddr_be = ~from.saddr_be, to.dport_be = static_cast<uint16_t>(~from.sport_be);
-        to.saddr_be = ~from.daddr_be, to.sport_be = static_cast<uint16_t>(~from.dport_be);
-        break;
+      case 2: break;  // nothing changes: the address and port sum is zero
+      case 3: to.daddr_be = from.daddr_be + 1; break;  // address sum 1: with the TTL's 0xfffe, zero
     }
     const RewriteAddends fwd = rewrite_addends(from, to);
     const RewriteAddends want = rewrite_addends(swapped(to), swapped(from));
     const RewriteAddends got = reverse_addends(fwd);
-    zero_sums += fwd.l4 == 0xffff;
-    mismatches += got.ip != want.ip || got.l4 != want.l4;
-    if (mismatches == 1 && (got.ip != want.ip || got.l4 != want.l4))
-      ADD_FAILURE() << "iteration " << iter << ": got " << got.ip << "/" << got.l4 << ", want " << want.ip << "/"
-                    << want.l4;
+    l4_zero += fwd.l4 == 0xffff;
+    ip_zero += fwd.ip == 0xffff;
+    if ((got.ip != want.ip || got.l4 != want.l4) && mismatches++ == 0)
+      ADD_FAILURE() << "first mismatch, iteration " << iter << ": got " << got.ip << "/" << got.l4 << ", want "
+                    << want.ip << "/" << want.l4;
   }
   EXPECT_EQ(mismatches, 0u);
-  EXPECT_GT(zero_sums, 0u);  // the 0 / 0xffff representation case was exercised
+  EXPECT_GT(l4_zero, 0u);  // both zero cases were exercised
+  EXPECT_GT(ip_zero, 0u);
 }
 
 // csum_add computes ~(~check + addend) with end-around carry (RFC 1624 eqn. 3) as a
