@@ -136,21 +136,15 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   Pending pending[256];
   uint16_t count = 0;
   FlowTable& flows = *w_.flows;
-  // The mbufs' headers first (a NIC's RX writes them, so they are cached, but mbufs
-  // from a ring were last written by another core), then each packet's data a few
-  // packets ahead of its classification. Both of a header's lines: the second holds
-  // `next`, which the transmit's free reads and an allocation on the producing core
-  // wrote (rte_pktmbuf_reset); left to the free, it missed there, after the burst's
-  // work. Prefetched here, the generator path (lbbench, gen-est-1k) took fewer cycles
-  // per packet in 7 of 8 interleaved rounds, by 8 to 18 (of 108 to 143). The data for
-  // writing, since the headers are rewritten in place: 103-105 cycles per packet
-  // against 111-113 with a plain prefetch, in four interleaved rounds of the same.
-  // The data is also prefetched with the headers, where it lies when the mbuf has no
-  // private area and the usual headroom (every RX of lbdp's pools, and the generator's):
-  // its exact address needs the header's line, and the first packets of a burst
-  // waited for that before their data was even requested. A wrong guess only wastes a
-  // prefetch; the exact one follows. 89-92 cycles per packet against 108-118 in four
-  // interleaved rounds of gen-est-1k; est-1m and gen-est-10m unchanged within noise.
+  // Before classifying, for the whole burst: both lines of each mbuf header (a NIC's
+  // RX writes them, so they are cached, but mbufs from a ring were last written by
+  // another core; the second holds `next`, which the transmit's free reads), and the
+  // data where it lies in an mbuf with no private area and the default headroom, as in
+  // lbdp's pools and the generator's: its exact address needs the header's line, which
+  // would hold back the first packets' data requests. A wrong guess only wastes a
+  // prefetch; the exact address follows, a few packets ahead of classification. The
+  // data is prefetched for writing, since its headers are rewritten in place. Each of
+  // these measured faster on the generator path (docs/performance.md, 2026-12-03).
   constexpr uint16_t kDataAhead = 3;
   for (uint16_t i = 0; i < n; ++i) {
     rte_prefetch0(pkts[i]);
