@@ -40,6 +40,9 @@ FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveH
     flows_[i].fwd_bucket = i + 1 < capacity ? i + 1 : kNone;
   }
   free_head_ = 0;
+  // Disjoint samples (they cover at most half the table), at least one.
+  const uint32_t fit = capacity / (2 * kEvictSample);
+  reclaim_batch_ = fit >= kReclaimBatch ? kReclaimBatch : fit ? fit : 1;
   timeout_ms_[0] = timeouts.syn_ms;
   timeout_ms_[1] = timeouts.established_ms;
   timeout_ms_[2] = timeouts.closing_ms;
@@ -177,37 +180,31 @@ uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
   return best;
 }
 
-Flow* FlowTable::pick_victim(uint32_t now_ms) {
-  // The table is full, so every entry is in use. A SYN flood evicts on every SYN, so
-  // each eviction takes the victim chosen kVictimsAhead evictions ago (if its entry has
-  // not changed since), chooses one for kVictimsAhead evictions from now from the next
-  // sample and prefetches its buckets, and prefetches the entries of a sample further on.
-  NextVictim& slot = next_victims_[next_victim_slot_];
-  next_victim_slot_ = next_victim_slot_ + 1 == kVictimsAhead ? 0 : next_victim_slot_ + 1;
-  uint32_t victim = slot.index;
-  if (victim == kNone || !(flows_[victim].flags & kFlowInUse) || flows_[victim].stamp_ms != slot.stamp_ms ||
-      flows_[victim].state != slot.state || !(flows_[victim].fwd == slot.fwd))
-    victim = most_overdue_of_next_sample(now_ms);
-  const uint32_t next = most_overdue_of_next_sample(now_ms);
-  const Flow& n = flows_[next];
-  slot = NextVictim{next, n.stamp_ms, n.state, n.fwd};
-  __builtin_prefetch(&buckets_[n.fwd_bucket]);
-  if (n.flags & kFlowHasReverse) __builtin_prefetch(&buckets_[n.rev_bucket]);
-  const uint32_t ahead = evict_hand_ + kSampleAhead * kEvictSample;
-  if (ahead + kEvictSample <= capacity_) {
-    const Flow* sample = &flows_[ahead];
-    for (uint32_t i = 0; i < kEvictSample; ++i) __builtin_prefetch(sample + i);
+void FlowTable::reclaim(uint32_t now_ms) {
+  uint32_t victims[kReclaimBatch];
+  // Each sample's counterpart in the next batch is prefetched too: a batch comes about
+  // kReclaimBatch SYNs later, when a table too big for the caches would miss on it.
+  const uint32_t next_batch = (reclaim_batch_ - 1) * kEvictSample;
+  for (uint32_t i = 0; i < reclaim_batch_; ++i) {
+    const uint32_t v = most_overdue_of_next_sample(now_ms);
+    const uint32_t ahead = evict_hand_ + next_batch;
+    if (ahead + kEvictSample <= capacity_)
+      for (uint32_t e = 0; e < kEvictSample; ++e) __builtin_prefetch(&flows_[ahead + e]);
+    victims[i] = v;
+    const Flow& f = flows_[v];
+    __builtin_prefetch(&buckets_[f.fwd_bucket]);
+    if (f.flags & kFlowHasReverse) __builtin_prefetch(&buckets_[f.rev_bucket]);
   }
-  return &flows_[victim];
+  for (uint32_t i = 0; i < reclaim_batch_; ++i) {
+    Flow* victim = &flows_[victims[i]];
+    hook_(hook_ctx_, *victim, RemoveReason::evicted);
+    release(victim);
+  }
 }
 
 Flow* FlowTable::create(const FlowKey& fwd, const FlowKey* client_keyed_rev, const Hashed& h, FlowState state,
                         uint32_t now_ms) {
-  if (free_head_ == kNone) {
-    Flow* victim = pick_victim(now_ms);
-    hook_(hook_ctx_, *victim, RemoveReason::evicted);
-    release(victim);
-  }
+  if (free_head_ == kNone) reclaim(now_ms);
   uint32_t idx = free_head_;
   Flow* flow = &flows_[idx];
   // The key must be in place before index_insert: a cuckoo move may read keys.

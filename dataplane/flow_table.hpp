@@ -43,10 +43,11 @@
 // over the table takes at the pace the worker keeps: max(1 s, capacity / 1 M s), i.e. at
 // most a million entries a second. A flow leaves the table between its timeout and
 // its timeout plus one sweep period (plus the touch granularity early).
-// When every entry is in use, create() evicts a flow: of kEvictSample consecutive
-// entries (a rotating sample), the one idle longest relative to its state's timeout
-// (an approximate LRU that prefers half-open and closing flows to idle established
-// ones), reported through the remove hook.
+// When every entry is in use, create() evicts flows: of each of the next kReclaimBatch
+// samples of kEvictSample consecutive entries (a rotating sample), the one idle
+// longest relative to its state's timeout (an approximate LRU that prefers half-open
+// and closing flows to idle established ones), reported through the remove hook. The
+// next creates take the entries so freed.
 #pragma once
 
 #include <cstddef>
@@ -133,6 +134,10 @@ class FlowTable {
   static constexpr uint32_t kTouchGranularityMs = 1000;
   static constexpr uint32_t kMaxCapacity = 1u << 30;
   static constexpr uint32_t kEvictSample = 8;
+  // Flows evicted at once when a new flow finds no free entry (fewer in a table of
+  // fewer than kReclaimBatch * 2 * kEvictSample entries, so that the samples stay
+  // disjoint and at least one flow in two stays).
+  static constexpr uint32_t kReclaimBatch = 16;
   static constexpr uint32_t kSweepMinPeriodMs = 1000;
   static constexpr uint32_t kSweepMaxPerSecond = 1u << 20;
 
@@ -383,11 +388,16 @@ class FlowTable {
     return now_ms - flow.stamp_ms >= timeout_ms_[static_cast<unsigned>(flow.state)];
   }
   void release(Flow* flow);
-  Flow* pick_victim(uint32_t now_ms);
+  // Refills the empty free list: of each of the next reclaim_batch_ samples, the
+  // most overdue flow is evicted (reported through the hook). Victims are chosen
+  // first, their buckets prefetched, then released: a SYN flood evicts on every SYN,
+  // and one victim at a time paid each bucket's miss in turn.
+  void reclaim(uint32_t now_ms);
   // The next eviction sample: kEvictSample entries from evict_hand_ (wrapping around the
   // table's end; the whole table when it is smaller); advances the hand. Returns the one
   // idle longest relative to its state's timeout.
   uint32_t most_overdue_of_next_sample(uint32_t now_ms);
+  uint32_t reclaim_batch_;  // kReclaimBatch, or fewer in a small table
   uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
 
   Flow* flows_;
@@ -404,21 +414,6 @@ class FlowTable {
   uint32_t touch_granularity_ms_[kFlowStateCount];
   // 2^32 / timeout, per state: age * it orders flows by age / timeout with one multiply.
   uint64_t overdue_scale_[kFlowStateCount];
-  // Victims chosen kVictimsAhead evictions before their own (their buckets prefetched
-  // then, their samples' entries kSampleAhead samples before that), each with what it
-  // held when chosen: one is used only if it still holds exactly that. A SYN flood
-  // evicts on every SYN, a few hundred cycles apart, and a random line from memory
-  // takes about as long (memprobe): one eviction's notice hid only part of each miss.
-  static constexpr unsigned kVictimsAhead = 4;
-  static constexpr unsigned kSampleAhead = 2;
-  struct NextVictim {
-    uint32_t index = kNone;
-    uint32_t stamp_ms;
-    FlowState state;
-    FlowKey fwd;
-  };
-  NextVictim next_victims_[kVictimsAhead];
-  unsigned next_victim_slot_ = 0;
   RemoveHook hook_;
   void* hook_ctx_;
 };
