@@ -53,7 +53,7 @@ uint32_t open_flows_all_workers(const void* ctx, uint16_t backend_id) {
 // through forward_slow().
 class Pipeline {
  public:
-  Pipeline(Worker& w, const Snapshot& s) : w_(w), s_(s) {}
+  Pipeline(Worker& w, const Snapshot& s) : w_(w), s_(s), neighbour_macs_(*w.shared->neighbour_macs) {}
 
   void process_burst(rte_mbuf** pkts, uint16_t n, bool owned);
 
@@ -80,9 +80,11 @@ class Pipeline {
     uint16_t in_port;
   };
   // Stage 1 for one packet: true (and `out` filled) when it needs the flow table.
-  [[gnu::always_inline]] inline bool classify(rte_mbuf* m, bool owned, Pending* out);
+  // `others_hand_off`: packets another worker owns go to it (a burst from a port, with
+  // more than one worker); decided once a burst, not per packet.
+  [[gnu::always_inline]] inline bool classify(rte_mbuf* m, bool others_hand_off, Pending* out);
   // classify() for a TCP segment, wherever its headers are.
-  [[gnu::always_inline]] inline bool classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp,
+  [[gnu::always_inline]] inline bool classify_tcp(rte_mbuf* m, bool others_hand_off, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp,
                                                   uint16_t in_port, Pending* out);
   // Small and called once per packet: inlined (GCC kept them out of line, paying a
   // call and spills on every packet).
@@ -125,6 +127,7 @@ class Pipeline {
 
   Worker& w_;
   const Snapshot& s_;
+  const NeighbourMacs& neighbour_macs_;
   uint64_t vip_cache_key_ = 0;
   const VipSnap* vip_cache_ = nullptr;
   // flows->mutations() when stage 2 looked up the burst's keys (it changes nothing).
@@ -142,22 +145,27 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   // data where it lies in an mbuf with no private area and the default headroom, as in
   // lbdp's pools and the generator's: its exact address needs the header's line, which
   // would hold back the first packets' data requests. A wrong guess only wastes a
-  // prefetch; the exact address follows, a few packets ahead of classification. The
+  // prefetch; when the burst's first mbuf shows one (a pool of another layout), the
+  // exact addresses follow, a few packets ahead of classification. The
   // data is prefetched for writing, since its headers are rewritten in place. Each of
   // these measured faster on the generator path (docs/performance.md, 2026-12-03).
   constexpr uint16_t kDataAhead = 3;
+  auto guessed_data = [](rte_mbuf* m) { return RTE_PTR_ADD(m, sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM); };
   for (uint16_t i = 0; i < n; ++i) {
     rte_prefetch0(pkts[i]);
     rte_prefetch0(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));
-    prefetch_for_write(RTE_PTR_ADD(pkts[i], sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM));  // the data, guessed
+    prefetch_for_write(guessed_data(pkts[i]));
   }
-  for (uint16_t i = 0; i < n && i < kDataAhead; ++i) prefetch_for_write(rte_pktmbuf_mtod(pkts[i], void*));
+  const bool exact_data = n && rte_pktmbuf_mtod(pkts[0], void*) != guessed_data(pkts[0]);
+  if (exact_data)
+    for (uint16_t i = 0; i < n && i < kDataAhead; ++i) prefetch_for_write(rte_pktmbuf_mtod(pkts[i], void*));
+  const bool others_hand_off = !owned && s_.workers > 1;
   uint64_t rx_bytes = 0;  // counted once per burst (a register, not a counter per packet)
   for (uint16_t i = 0; i < n; ++i) {
-    if (i + kDataAhead < n) prefetch_for_write(rte_pktmbuf_mtod(pkts[i + kDataAhead], void*));
+    if (exact_data && i + kDataAhead < n) prefetch_for_write(rte_pktmbuf_mtod(pkts[i + kDataAhead], void*));
     rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);  // before classify(), which may free it
     Pending& p = pending[count];
-    if (!classify(pkts[i], owned, &p)) continue;
+    if (!classify(pkts[i], others_hand_off, &p)) continue;
     // nat flows are indexed by the client's address and port (flow_table.hpp): the
     // source of a client's packet, the destination of a backend's reply.
     if (p.path == Path::nat)
@@ -229,9 +237,8 @@ void Pipeline::to_slowpath(rte_mbuf* m) {
   w_.counters.count(Event::slowpath);
 }
 
-bool Pipeline::classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, uint16_t in_port,
+bool Pipeline::classify_tcp(rte_mbuf* m, bool others_hand_off, EtherHdr* eth, Ipv4Hdr* ip, TcpHdr* tcp, uint16_t in_port,
                             Pending* out) {
-  const uint16_t workers = s_.workers;
   // Only what stage 1 knows; hashed and found* are written by the later stages.
   out->m = m;
   out->eth = eth;
@@ -241,8 +248,8 @@ bool Pipeline::classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip,
   out->key = FlowKey{ip->saddr_be, ip->daddr_be, tcp->sport_be, tcp->dport_be};
   out->in_port = in_port;
   if (const VipSnap* vip = vip_for(ip->daddr_be, tcp->dport_be)) {
-    if (!owned && workers > 1) {
-      uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, workers);
+    if (others_hand_off) {
+      uint32_t owner = owner_of(ip->saddr_be, tcp->sport_be, s_.workers);
       if (owner != w_.index) return hand_off(m, owner), false;
     }
     out->vip = vip;
@@ -251,8 +258,8 @@ bool Pipeline::classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip,
   }
   uint8_t kind = s_.address_kind(ip->daddr_be);
   if (kind & kAddrSnat) {  // fullnat reply: the local port names the owner
-    if (!owned && workers > 1) {
-      uint32_t owner = ntoh16(tcp->dport_be) % workers;
+    if (others_hand_off) {
+      uint32_t owner = ntoh16(tcp->dport_be) % s_.workers;
       if (owner != w_.index) return hand_off(m, owner), false;
     }
     out->path = Path::reply_snat;
@@ -261,15 +268,15 @@ bool Pipeline::classify_tcp(rte_mbuf* m, bool owned, EtherHdr* eth, Ipv4Hdr* ip,
   if (kind & kAddrVip) return drop(m, Drop::vip_port_closed), false;
   if (kind & kAddrLocal) return drop(m, Drop::not_for_us), false;
   // Possibly a nat reply (backend -> client), owned by the client's address and port.
-  if (!owned && workers > 1) {
-    uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, workers);
+  if (others_hand_off) {
+    uint32_t owner = owner_of(ip->daddr_be, tcp->dport_be, s_.workers);
     if (owner != w_.index) return hand_off(m, owner), false;
   }
   out->path = Path::reply;
   return true;
 }
 
-bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
+bool Pipeline::classify(rte_mbuf* m, bool others_hand_off, Pending* out) {
   auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
   uint64_t csum_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (csum_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(m, Drop::bad_ip_checksum), false;
@@ -282,7 +289,7 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   if (parse_tcp_fast(frame, len, ip_csum, &fast)) [[likely]] {
     const uint16_t in_port = s_.port_index(m->port);
     if (in_port == Snapshot::kNoPort) return drop(m, Drop::not_for_us), false;
-    return classify_tcp(m, owned, reinterpret_cast<EtherHdr*>(frame),
+    return classify_tcp(m, others_hand_off, reinterpret_cast<EtherHdr*>(frame),
                         reinterpret_cast<Ipv4Hdr*>(frame + sizeof(EtherHdr)),
                         reinterpret_cast<TcpHdr*>(frame + sizeof(EtherHdr) + sizeof(Ipv4Hdr)), in_port, out);
   }
@@ -296,7 +303,7 @@ bool Pipeline::classify(rte_mbuf* m, bool owned, Pending* out) {
   auto* eth = reinterpret_cast<EtherHdr*>(frame);
   auto* ip = reinterpret_cast<Ipv4Hdr*>(frame + p.l3_offset);
   if (p.proto == kProtoTcp)
-    return classify_tcp(m, owned, eth, ip, reinterpret_cast<TcpHdr*>(frame + p.l4_offset), in_port, out);
+    return classify_tcp(m, others_hand_off, eth, ip, reinterpret_cast<TcpHdr*>(frame + p.l4_offset), in_port, out);
   if (p.proto == kProtoIcmp && (s_.address_kind(ip->daddr_be) & kAddrLocal)) {
     auto* icmp = reinterpret_cast<IcmpHdr*>(frame + p.l4_offset);
     if (icmp->type == 8 && icmp->code == 0) return icmp_echo(m, eth, ip, icmp, in_port), false;
@@ -486,7 +493,7 @@ void Pipeline::forward_slow(Pending& p, Flow* f, bool is_reply) {
 template <FwdMode M>
 void Pipeline::emit(Pending& p, Flow* f) {
   rte_mbuf* m = p.m;
-  const uint64_t next_hop_mac = w_.shared->neighbour_macs->get(f->nexthop);
+  const uint64_t next_hop_mac = neighbour_macs_.get(f->nexthop);
   if (!next_hop_mac) return drop(m, Drop::neighbour_unresolved);
   if constexpr (M != FwdMode::dsr) {
     const FlowKey to{f->rev.daddr_be, f->rev.saddr_be, f->rev.dport_be, f->rev.sport_be};
