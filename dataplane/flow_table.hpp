@@ -397,7 +397,6 @@ class FlowTable {
   // table's end; the whole table when it is smaller); advances the hand. Returns the one
   // idle longest relative to its state's timeout.
   uint32_t most_overdue_of_next_sample(uint32_t now_ms);
-  uint32_t reclaim_batch_;  // kReclaimBatch, or fewer in a small table
   uint32_t index_of(const Flow* flow) const { return static_cast<uint32_t>(flow - flows_); }
 
   Flow* flows_;
@@ -410,6 +409,7 @@ class FlowTable {
   uint32_t free_head_ = kNone;
   uint32_t sweep_hand_ = 0;
   uint32_t evict_hand_ = 0;
+  uint32_t reclaim_batch_;  // flows a reclaim() evicts: kReclaimBatch, or fewer in a small table
   uint32_t timeout_ms_[kFlowStateCount];
   uint32_t touch_granularity_ms_[kFlowStateCount];
   // 2^32 / timeout, per state: age * it orders flows by age / timeout with one multiply.
