@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "maglev.hpp"
+#include "rewrite.hpp"
 
 namespace lb {
 
@@ -100,6 +101,15 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config, uint16_t workers,
       BackendSnap bs{bc.address.be(), hton16(bc.port), ids.id_for(vc, bc),
                      neighbours.slot_for(route->next_hop, route->port_index),
                      static_cast<uint8_t>(route->port_index), bc.state, bc.weight, shm::Health::unknown, 100};
+      {
+        const RewriteAddends fwd = rewrite_addends(FlowKey{0, vs.addr_be, 0, vs.port_be},
+                                                   FlowKey{0, bs.addr_be, 0, bs.port_be});
+        const RewriteAddends rev = reverse_addends(fwd);
+        bs.nat_fwd_ip = fwd.ip;
+        bs.nat_fwd_l4 = fwd.l4;
+        bs.nat_rev_ip = rev.ip;
+        bs.nat_rev_l4 = rev.l4;
+      }
       if (health) {
         auto it = health->find({bc.address.host, bc.port});
         if (it != health->end()) {

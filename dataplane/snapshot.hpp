@@ -34,6 +34,13 @@ struct BackendSnap {
   uint32_t weight;    // configured (SchedBackend::weight is the scaled one)
   shm::Health health; // as lbcp last set it (unknown without lbcp)
   uint16_t weight_percent;  // slow start, 1..100
+  // The checksum addends of a nat flow to this backend, forward (client -> backend) and
+  // reply (backend -> client) (rewrite.hpp): nat leaves the client's address and port
+  // as they are, and their words cancel in rewrite_addends() exactly (~w + w is all
+  // ones whatever w is), so the addends of every client's flow are these, bit for bit,
+  // and a new flow copies them instead of summing its keys (tested in
+  // test_runtime_config.cpp). Not used by fullnat, whose local address and port vary.
+  uint16_t nat_fwd_ip = 0, nat_fwd_l4 = 0, nat_rev_ip = 0, nat_rev_l4 = 0;
 };
 
 // Backend health pushed by lbcp, by (address, port) in host order; it applies to that

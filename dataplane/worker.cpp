@@ -411,7 +411,13 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
       return drop(m, Drop::no_local_port), nullptr;
     }
   }
-  if constexpr (M != FwdMode::dsr) {
+  if constexpr (M == FwdMode::nat) {
+    // The same for every client of this backend (BackendSnap), computed with the snapshot.
+    f->csum_fwd_ip = b.nat_fwd_ip;
+    f->csum_fwd_l4 = b.nat_fwd_l4;
+    f->csum_rev_ip = b.nat_rev_ip;
+    f->csum_rev_l4 = b.nat_rev_l4;
+  } else if constexpr (M == FwdMode::fullnat) {
     // Both directions' checksum addends, once per flow (rewrite.hpp): a reply's rewrite
     // is the forward one undone (f->rev is to_backend swapped end for end, and a reply
     // leaves with key swapped likewise).

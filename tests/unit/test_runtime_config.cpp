@@ -16,6 +16,7 @@
 #include "backend_ids.hpp"
 #include "cli_executor.hpp"
 #include "config.hpp"
+#include "rewrite.hpp"
 #include "snapshot.hpp"
 
 namespace lb {
@@ -733,6 +734,39 @@ TEST(BuildSnapshot, DrainingIsLikeRemovingForTheTable) {
     EXPECT_EQ(std::count(t.begin(), t.end(), gone), 0) << "variant " << variant;
     EXPECT_NE(t, table_addrs(all->vips[0])) << "variant " << variant;
   }
+}
+
+// A nat flow copies its checksum addends from its backend's snapshot entry instead of
+// summing its own keys: they must be what rewrite_addends() gives for any client's
+// flow, in both directions, bit for bit (the client's words cancel).
+TEST(BuildSnapshot, NatAddendsAreEveryClientsFlowAddends) {
+  Config c = parse_ok(kSnapConfig);
+  FakeNeighbours n;
+  SequentialBackendIds ids;
+  auto snap = snapshot_of(c, n, ids);
+  std::vector<std::pair<uint32_t, uint16_t>> clients = {{0, 0}, {0xffffffffu, 0xffff}, {0x0100000au, 0x5000}};
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 200; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    clients.push_back({static_cast<uint32_t>(x >> 32), static_cast<uint16_t>(x >> 16)});
+  }
+  size_t checked = 0;
+  for (const VipSnap& vs : snap->vips) {
+    for (const BackendSnap& b : vs.backends) {
+      for (auto [caddr, cport] : clients) {
+        const FlowKey from{caddr, vs.addr_be, cport, vs.port_be}, to{caddr, b.addr_be, cport, b.port_be};
+        const RewriteAddends fwd = rewrite_addends(from, to);
+        const RewriteAddends rev = rewrite_addends(FlowKey{b.addr_be, caddr, b.port_be, cport},
+                                                   FlowKey{vs.addr_be, caddr, vs.port_be, cport});
+        ASSERT_EQ(b.nat_fwd_ip, fwd.ip);
+        ASSERT_EQ(b.nat_fwd_l4, fwd.l4);
+        ASSERT_EQ(b.nat_rev_ip, rev.ip);
+        ASSERT_EQ(b.nat_rev_l4, rev.l4);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 8 * clients.size());
 }
 
 }  // namespace
