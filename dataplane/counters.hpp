@@ -66,7 +66,8 @@ constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count_);
   X(health_commands, "backend health commands applied from lbcp")                \
   X(cp_transmits, "frames sent for lbcp from its transmit ring")                 \
   X(busy_cycles, "TSC cycles spent in loop passes that had packets")              \
-  X(busy_passes, "loop passes that had packets")
+  X(busy_passes, "loop passes that had packets")                                  \
+  X(rx_cycles, "TSC cycles of those passes spent in the ports' rx_burst calls")
 
 enum class Event : uint8_t {
 #define LB_X(name, desc) name,

@@ -641,12 +641,18 @@ int Worker::main_loop(void* arg) {
     const Snapshot* snap = shared->snapshot.load(std::memory_order_acquire);
     uint32_t work = 0;
     if (!shared->stop_rx.load(std::memory_order_relaxed)) {
+      // The PMD's share of a busy pass (rx_cycles): from the pass's start, or the last
+      // burst's processing, to the end of a receive that returned packets, empty polls
+      // of other queues included. One TSC read a burst; a second only between queues.
+      uint64_t rx_start = pass_start;
       for (uint16_t q = 0; q < w->rx_count; ++q) {
         uint16_t n = rte_eth_rx_burst(w->rx[q].dpdk_port, w->rx[q].queue, pkts, burst);
         if (n == 0) continue;
+        w->counters.count(Event::rx_cycles, rte_rdtsc() - rx_start);
         work += n;
         w->counters.count(Event::rx, n);  // rx_bytes are counted in process_burst()
         Pipeline(*w, *snap).process_burst(pkts, n, false);
+        if (q + 1 < w->rx_count) rx_start = rte_rdtsc();
       }
     }
     for (uint16_t from = 0; from < shared->workers; ++from) {

@@ -11,7 +11,7 @@
 //
 // After the warm-up (for mix=established: until the generator has sent every flow's
 // SYN and WARMUP seconds passed) it measures for DURATION seconds and prints one line:
-//   lbbench mpps=.. cycles_per_packet=.. capacity_mpps=.. offered_mpps=.. busy=..%
+//   lbbench mpps=.. cycles_per_packet=.. rx_cycles_per_packet=.. capacity_mpps=.. offered_mpps=.. busy=..%
 //           flows=.. drops=.. bytes_per_flow=..
 #include <getopt.h>
 #include <rte_cycles.h>
@@ -178,10 +178,11 @@ int main(int argc, char** argv) {
     uint64_t drops = after.total_drops() - before.total_drops();
     double cpp = rx ? static_cast<double>(busy) / rx : 0;
     uint64_t passes = delta(lb::Event::busy_passes);
-    std::printf("lbbench workload=%s workers=%u mpps=%.3f cycles_per_packet=%.1f capacity_mpps=%.3f "
-                "offered_mpps=%.3f busy=%.0f%% burst_fill=%.1f flows=%u drops=%lu evicted=%lu bytes_per_flow=%zu "
-                "tsc_hz=%lu\n",
-                lb::bench::describe(*spec).c_str(), app.workers(), rx / dt / 1e6, cpp,
+    const double rx_cpp = rx ? static_cast<double>(delta(lb::Event::rx_cycles)) / rx : 0;
+    std::printf("lbbench workload=%s workers=%u mpps=%.3f cycles_per_packet=%.1f rx_cycles_per_packet=%.1f "
+                "capacity_mpps=%.3f offered_mpps=%.3f busy=%.0f%% burst_fill=%.1f flows=%u drops=%lu evicted=%lu "
+                "bytes_per_flow=%zu tsc_hz=%lu\n",
+                lb::bench::describe(*spec).c_str(), app.workers(), rx / dt / 1e6, cpp, rx_cpp,
                 cpp > 0 ? hz / cpp / 1e6 * app.workers() : 0.0, (sent_after - sent_before) / dt / 1e6,
                 100.0 * busy / (dt * hz * app.workers()), passes ? static_cast<double>(rx) / passes : 0.0,
                 app.flows_in_tables(), drops,
