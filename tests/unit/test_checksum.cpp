@@ -334,17 +334,18 @@ TEST(Checksum, RewriteMatchesRecomputeForEveryMode) {
 // rewrite (to swapped end for end -> from swapped likewise), bit for bit: for random
 // tuples, for both nat (destination changes) and fullnat (both change), and for the
 // edge cases of a sum that is zero in one's complement, which rewrite_addends() gives
-// as 0xffff: no change at all (the port addend), and an address that goes up by one
-// (with the TTL decrement, the IPv4 addend).
+// as 0xffff: no change at all (the port addend), an address that goes up by one (with
+// the TTL decrement, the forward IPv4 addend) and one that goes down by one (the
+// reverse IPv4 addend: its address sum is +1 against the same decrement).
 TEST(Rewrite, ReverseAddendsEqualTheInverseRewritesAddends) {
   auto swapped = [](const FlowKey& k) { return FlowKey{k.daddr_be, k.saddr_be, k.dport_be, k.sport_be}; };
   std::mt19937 rng(41);
-  uint64_t mismatches = 0, l4_zero = 0, ip_zero = 0;
+  uint64_t mismatches = 0, l4_zero = 0, ip_zero = 0, rev_ip_zero = 0;
   for (int iter = 0; iter < 200000; ++iter) {
     FlowKey from{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
                  static_cast<uint16_t>(rng())};
     FlowKey to = from;
-    switch (iter % 4) {
+    switch (iter % 5) {
       case 0: to.daddr_be = static_cast<uint32_t>(rng()), to.dport_be = static_cast<uint16_t>(rng()); break;
       case 1:
         to = FlowKey{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
@@ -352,12 +353,14 @@ TEST(Rewrite, ReverseAddendsEqualTheInverseRewritesAddends) {
         break;
       case 2: break;  // nothing changes: the address and port sum is zero
       case 3: to.daddr_be = from.daddr_be + 1; break;  // address sum 1: with the TTL's 0xfffe, zero
+      case 4: to.daddr_be = from.daddr_be - 1; break;  // the reverse's address sum is 1
     }
     const RewriteAddends fwd = rewrite_addends(from, to);
     const RewriteAddends want = rewrite_addends(swapped(to), swapped(from));
     const RewriteAddends got = reverse_addends(fwd);
     l4_zero += fwd.l4 == 0xffff;
     ip_zero += fwd.ip == 0xffff;
+    rev_ip_zero += want.ip == 0xffff;
     if ((got.ip != want.ip || got.l4 != want.l4) && mismatches++ == 0)
       ADD_FAILURE() << "first mismatch, iteration " << iter << ": got " << got.ip << "/" << got.l4 << ", want "
                     << want.ip << "/" << want.l4;
@@ -365,6 +368,7 @@ TEST(Rewrite, ReverseAddendsEqualTheInverseRewritesAddends) {
   EXPECT_EQ(mismatches, 0u);
   EXPECT_GT(l4_zero, 0u);  // both zero cases were exercised
   EXPECT_GT(ip_zero, 0u);
+  EXPECT_GT(rev_ip_zero, 0u);
 }
 
 // csum_add computes ~(~check + addend) with end-around carry (RFC 1624 eqn. 3) as a
