@@ -32,7 +32,7 @@ bool parse_frame(const uint8_t* frame, uint32_t len, IpChecksum ip_csum, Parsed*
   uint16_t ip_len = ntoh16(ip->total_len_be);
   if (ip_len < sizeof(Ipv4Hdr)) return *why = Drop::bad_ip_header, false;
   if (off + ip_len > len) return *why = Drop::truncated_l3, false;
-  if (ip_csum == IpChecksum::verify && csum_ipv4_header_folded(ip) != 0xffff)
+  if (ip_csum == IpChecksum::verify && !ipv4_header_checksum_ok(ip))
     return *why = Drop::bad_ip_checksum, false;
   // MF set or a non-zero offset: a fragment. DF (0x4000) is fine.
   if (ip->frag_be & hton16(0x3fff)) return *why = Drop::ip_fragment, false;

@@ -119,7 +119,7 @@ inline bool parse_tcp_fast(const uint8_t* frame, uint32_t len, IpChecksum ip_csu
   const uint32_t doff = (frame[l4 + 12] >> 4) * 4u;
   // doff >= 20 and doff <= ip_len - 20 also give ip_len >= 40.
   if (ip_len > len - l3 || doff < sizeof(TcpHdr) || doff + sizeof(Ipv4Hdr) > ip_len) return false;
-  if (ip_csum == IpChecksum::verify && csum_ipv4_header_folded(ip) != 0xffff) return false;
+  if (ip_csum == IpChecksum::verify && !ipv4_header_checksum_ok(ip)) return false;
   *out = Parsed{L3::ipv4, kProtoTcp, static_cast<uint16_t>(l3), static_cast<uint16_t>(l4),
                 static_cast<uint16_t>(ip_len)};
   return true;

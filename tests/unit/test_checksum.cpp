@@ -122,6 +122,37 @@ TEST(Checksum, Ipv4HeaderSumMatchesReference) {
     ASSERT_EQ(csum_ipv4_header_folded(h.data()), csum_fold(csum_partial(h.data(), 20)));
 }
 
+// ipv4_header_checksum_ok (a divisibility test on the unfolded sum) says yes exactly
+// when the folded sum is 0xffff: for random headers with every one of the 65536 values
+// in the checksum field (so each has exactly one right value), and for headers of all
+// ones, with a single word set, and those whose sums carry out of the 64-bit additions.
+TEST(Checksum, Ipv4HeaderCheckAgreesWithTheFold) {
+  auto check_all_sums = [](std::vector<uint8_t> h) {
+    unsigned right = 0;
+    for (uint32_t v = 0; v <= 0xffff; ++v) {
+      h[10] = static_cast<uint8_t>(v >> 8), h[11] = static_cast<uint8_t>(v);
+      const bool want = csum_fold(csum_partial(h.data(), 20)) == 0xffff;
+      ASSERT_EQ(ipv4_header_checksum_ok(h.data()), want) << "checksum field " << v;
+      right += want;
+    }
+    EXPECT_GE(right, 1u);  // 0x0000 and 0xffff are the same one's-complement value
+  };
+  std::mt19937 rng(12);
+  for (int i = 0; i < 40; ++i) check_all_sums(random_ipv4_header(rng));
+  check_all_sums(std::vector<uint8_t>(20, 0xff));
+  for (int word = 0; word < 10; ++word) {
+    if (word == 5) continue;  // the checksum field itself
+    std::vector<uint8_t> h(20, 0);
+    h[2 * word] = 0x45, h[2 * word + 1] = 0x01;
+    check_all_sums(h);
+  }
+  std::vector<uint8_t> first_only(20, 0xff), second_only(20, 0xff);
+  for (int i = 16; i < 20; ++i) first_only[i] = 0;
+  for (int i = 8; i < 16; ++i) second_only[i] = 0;
+  check_all_sums(first_only);
+  check_all_sums(second_only);
+}
+
 TEST(Checksum, IncrementalIpv4AddressRewriteMatchesRecompute) {
   std::mt19937 rng(1);
   for (int iter = 0; iter < 20000; ++iter) {
