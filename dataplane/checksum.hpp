@@ -49,9 +49,9 @@ inline uint64_t csum_ipv4_header_wide(const void* hdr) {
 
 // Whether a 20-byte IPv4 header's checksum is right (its one's-complement sum folds to
 // 0xffff), for a header that is not all zeros (the parsers check the version first).
-// The wide sum folds to the same value as its remainder modulo 2^16 - 1, as 2^16 is 1
-// modulo 2^16 - 1; a right header's fold is 0xffff, remainder 0, and among nonzero
-// headers only a right one has remainder 0 (a fold to 0 needs every word zero). The
+// The wide sum and its fold are congruent modulo 2^16 - 1, as 2^16 is 1 modulo
+// 2^16 - 1; a fold lies in 1..0xffff unless every word is zero, so the sum is
+// divisible by 0xffff exactly when the fold is 0xffff. The
 // compiler tests divisibility by an odd constant with a multiply and a compare: four
 // folds fewer on every packet. Equal to csum_ipv4_header_folded(hdr) == 0xffff for
 // every header but the all-zero one (tested in test_checksum.cpp).
