@@ -147,7 +147,7 @@ void FlowTable::release(Flow* flow) {
 
 void FlowTable::remove(Flow* flow) { release(flow); }
 
-uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
+__attribute__((always_inline)) inline uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
   // age * 2^32 / timeout stays below 2^64 for any 32-bit age.
   // The sample wraps around the table's end, so every entry is sampled equally often.
   const uint32_t n = capacity_ < kEvictSample ? capacity_ : kEvictSample;
