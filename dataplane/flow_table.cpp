@@ -134,7 +134,7 @@ void FlowTable::rehome_key(uint32_t ref, uint32_t bucket, unsigned slot) {
   place(h.primary, h.sig, ref);  // cannot fail: the primary has a free slot
 }
 
-void FlowTable::release(Flow* flow) {
+__attribute__((always_inline)) inline void FlowTable::release(Flow* flow) {
   uint32_t idx = index_of(flow);
   index_erase(flow->fwd_bucket, flow->fwd_slot, idx << 1);
   if (flow->flags & kFlowHasReverse) index_erase(flow->rev_bucket, flow->rev_slot, (idx << 1) | 1);
