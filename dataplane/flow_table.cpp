@@ -3,6 +3,7 @@
 #include <cstring>
 #include <emmintrin.h>
 #include <new>
+#include <smmintrin.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,16 +25,23 @@ uint32_t FlowTable::bucket_count(uint32_t capacity) {
 }
 
 size_t FlowTable::memory_bytes(uint32_t capacity) {
-  return static_cast<size_t>(capacity) * sizeof(Flow) + static_cast<size_t>(bucket_count(capacity)) * sizeof(Bucket);
+  const size_t deadlines = (static_cast<size_t>(capacity) * sizeof(uint32_t) + 63) / 64 * 64;
+  return static_cast<size_t>(capacity) * sizeof(Flow) + static_cast<size_t>(bucket_count(capacity)) * sizeof(Bucket) +
+         deadlines;
 }
 
 FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveHook hook, void* hook_ctx)
     : capacity_(capacity), bucket_count_(bucket_count(capacity)), hook_(hook), hook_ctx_(hook_ctx) {
   if (capacity == 0 || capacity > kMaxCapacity) throw std::invalid_argument("flow table capacity out of range");
   if (reinterpret_cast<uintptr_t>(memory) % 64) throw std::invalid_argument("flow table memory not 64-byte aligned");
+  if (timeouts.syn_ms >= kMaxTimeoutMs || timeouts.established_ms >= kMaxTimeoutMs ||
+      timeouts.closing_ms >= kMaxTimeoutMs)
+    throw std::invalid_argument("flow timeout out of range");
   flows_ = static_cast<Flow*>(memory);
   buckets_ = reinterpret_cast<Bucket*>(flows_ + capacity);
+  deadline_ = reinterpret_cast<uint32_t*>(buckets_ + bucket_count_);
   std::memset(static_cast<void*>(buckets_), 0, sizeof(Bucket) * bucket_count_);
+  std::memset(deadline_, 0, sizeof(uint32_t) * capacity);
   // Free list in index order, so a fresh table fills entries front to back.
   for (uint32_t i = 0; i < capacity; ++i) {
     std::memset(static_cast<void*>(&flows_[i]), 0, sizeof(Flow));
@@ -46,11 +54,8 @@ FlowTable::FlowTable(void* memory, uint32_t capacity, Timeouts timeouts, RemoveH
   timeout_ms_[0] = timeouts.syn_ms;
   timeout_ms_[1] = timeouts.established_ms;
   timeout_ms_[2] = timeouts.closing_ms;
-  for (unsigned l = 0; l < kFlowStateCount; ++l) {
+  for (unsigned l = 0; l < kFlowStateCount; ++l)
     touch_granularity_ms_[l] = timeout_ms_[l] / 64 > kTouchGranularityMs ? timeout_ms_[l] / 64 : kTouchGranularityMs;
-    const uint64_t scale = (1ull << 32) / (timeout_ms_[l] ? timeout_ms_[l] : 1);
-    overdue_scale_[l] = scale ? scale : 1;
-  }
 }
 
 uint32_t FlowTable::sweep_period_ms() const {
@@ -147,54 +152,71 @@ __attribute__((always_inline)) inline void FlowTable::release(Flow* flow) {
 
 void FlowTable::remove(Flow* flow) { release(flow); }
 
-__attribute__((always_inline)) inline uint32_t FlowTable::most_overdue_of_next_sample(uint32_t now_ms) {
-  // age * 2^32 / timeout stays below 2^64 for any 32-bit age.
-  // The sample wraps around the table's end, so every entry is sampled equally often.
+__attribute__((always_inline)) inline uint32_t FlowTable::next_sample(uint32_t first) const {
   const uint32_t n = capacity_ < kEvictSample ? capacity_ : kEvictSample;
-  const uint32_t first = evict_hand_;
-  evict_hand_ = first + n >= capacity_ ? first + n - capacity_ : first + n;
-  auto score_of = [this, now_ms](const Flow& f) {
-    return static_cast<uint64_t>(now_ms - f.stamp_ms) * overdue_scale_[static_cast<unsigned>(f.state)];
-  };
-  uint32_t best = first;
-  uint64_t best_score = 0;
-  if (n == kEvictSample && first + n <= capacity_) [[likely]] {  // no wrap: a straight run of entries
-    const Flow* sample = flows_ + first;
-#pragma GCC unroll 8
-    for (uint32_t i = 0; i < kEvictSample; ++i) {
-      const uint64_t score = score_of(sample[i]);
-      const bool better = score >= best_score;
-      best = better ? first + i : best;
-      best_score = better ? score : best_score;
-    }
-    return best;
+  return first + n >= capacity_ ? first + n - capacity_ : first + n;
+}
+
+__attribute__((always_inline)) inline uint32_t FlowTable::first_deadline_in_sample(uint32_t first,
+                                                                                  uint32_t now_ms) const {
+  // Deadlines are compared as signed distances from now: a flow is at most a timeout
+  // (< 2^30 ms) ahead and, while the sweep keeps up, little behind.
+  static_assert(kEvictSample == 8, "the straight run below compares two vectors of four");
+  if (capacity_ >= kEvictSample && first + kEvictSample <= capacity_) [[likely]] {  // a straight run
+    const __m128i now = _mm_set1_epi32(static_cast<int>(now_ms));
+    const __m128i lo = _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(deadline_ + first)), now);
+    const __m128i hi = _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(deadline_ + first + 4)), now);
+    __m128i least = _mm_min_epi32(lo, hi);
+    least = _mm_min_epi32(least, _mm_shuffle_epi32(least, _MM_SHUFFLE(1, 0, 3, 2)));
+    least = _mm_min_epi32(least, _mm_shuffle_epi32(least, _MM_SHUFFLE(2, 3, 0, 1)));  // in every lane
+    const unsigned at = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, least)))) |
+                        static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, least)))) << 4;
+    return first + static_cast<uint32_t>(__builtin_ctz(at));
   }
-  for (uint32_t i = 0; i < n; ++i) {
+  // Wrapping around the table's end (so every entry is sampled equally often), or the
+  // whole of a table smaller than a sample.
+  const uint32_t n = capacity_ < kEvictSample ? capacity_ : kEvictSample;
+  uint32_t best = first;
+  int32_t best_left = static_cast<int32_t>(deadline_[first] - now_ms);
+  for (uint32_t i = 1; i < n; ++i) {
     uint32_t index = first + i;
     index -= index >= capacity_ ? capacity_ : 0;
-    const uint64_t score = score_of(flows_[index]);
-    const bool better = score >= best_score;
-    best = better ? index : best;
-    best_score = better ? score : best_score;
+    const int32_t left = static_cast<int32_t>(deadline_[index] - now_ms);
+    best = left < best_left ? index : best;
+    best_left = left < best_left ? left : best_left;
   }
   return best;
 }
 
 void FlowTable::reclaim(uint32_t now_ms) {
   uint32_t victims[kReclaimBatch];
-  // Each sample's counterpart in the next batch is prefetched too: a batch comes about
-  // kReclaimBatch SYNs later, when a table too big for the caches would miss on it.
-  const uint32_t next_batch = (reclaim_batch_ - 1) * kEvictSample;
+  // This batch's victims: the ones predicted by the last reclaim (their entries
+  // prefetched then) while each still has the deadline it was chosen by, else chosen
+  // afresh. Their buckets are prefetched here, and read while the next batch is
+  // predicted.
   for (uint32_t i = 0; i < reclaim_batch_; ++i) {
-    const uint32_t v = most_overdue_of_next_sample(now_ms);
-    const uint32_t ahead = evict_hand_ + next_batch;
-    if (ahead + kEvictSample <= capacity_)
-      for (uint32_t e = 0; e < kEvictSample; ++e) __builtin_prefetch(&flows_[ahead + e]);
+    const uint32_t first = evict_hand_;
+    evict_hand_ = next_sample(first);
+    uint32_t v = predicted_[i];
+    if (!have_predictions_ || !(flows_[v].flags & kFlowInUse) || deadline_[v] != predicted_deadline_[i]) [[unlikely]]
+      v = first_deadline_in_sample(first, now_ms);
     victims[i] = v;
     const Flow& f = flows_[v];
     __builtin_prefetch(&buckets_[f.fwd_bucket]);
     if (f.flags & kFlowHasReverse) __builtin_prefetch(&buckets_[f.rev_bucket]);
   }
+  // The next batch's victims, from the deadlines as they are now (a batch comes about
+  // kReclaimBatch SYNs later, when a table too big for the caches would miss on their
+  // entries), and the deadlines of the batch after it (32 bytes a sample).
+  const uint32_t two_ahead = reclaim_batch_ * kEvictSample;
+  for (uint32_t i = 0, first = evict_hand_; i < reclaim_batch_; ++i, first = next_sample(first)) {
+    const uint32_t v = first_deadline_in_sample(first, now_ms);
+    predicted_[i] = v;
+    predicted_deadline_[i] = deadline_[v];
+    __builtin_prefetch(&flows_[v]);
+    if (first + two_ahead < capacity_) __builtin_prefetch(&deadline_[first + two_ahead]);
+  }
+  have_predictions_ = true;
   for (uint32_t i = 0; i < reclaim_batch_; ++i) {
     Flow* victim = &flows_[victims[i]];
     hook_(hook_ctx_, *victim, RemoveReason::evicted);
@@ -224,6 +246,7 @@ Flow* FlowTable::create(const FlowKey& fwd, const FlowKey* client_keyed_rev, con
   flow->flags |= kFlowInUse;
   flow->state = state;
   flow->stamp_ms = now_ms;
+  deadline_[idx] = now_ms + timeout_ms_[static_cast<unsigned>(state)];
   ++used_;
   ++mutations_;
   return flow;
@@ -270,6 +293,11 @@ std::string FlowTable::check_invariants() const {
   uint32_t free_entries = 0;
   for (uint32_t i = free_head_; i != kNone; i = flows_[i].fwd_bucket) {
     if (i >= capacity_ || (flows_[i].flags & kFlowInUse) || ++free_entries > capacity_) return fail("free list broken", i);
+  }
+  for (uint32_t i = 0; i < capacity_; ++i) {
+    const Flow& f = flows_[i];
+    if ((f.flags & kFlowInUse) && deadline_[i] != f.stamp_ms + timeout_ms(f.state))
+      return fail("deadline differs from stamp + timeout", i);
   }
   if (free_entries != capacity_ - used_) return fail("free list length differs from capacity - size", free_entries);
   std::vector<uint32_t> overflow(bucket_count_, 0);

@@ -447,7 +447,7 @@ void Pipeline::forward(Pending& p) {
       (f->state == FlowState::established || (f->state == FlowState::syn_sent && (flags & kTcpAck))) &&
       (M == FwdMode::dsr || p.ip->ttl > 1)) [[likely]] {
     if (f->state == FlowState::syn_sent)
-      FlowTable::set_state(f, FlowState::established, w_.now_ms);
+      w_.flows->set_state(f, FlowState::established, w_.now_ms);
     else
       w_.flows->touch(f, w_.now_ms);
     return emit<M>(p, f);

@@ -462,10 +462,11 @@ TEST(FlowTable, ExpireRespectsBudget) {
   EXPECT_EQ(seen.size(), 20u) << "every flow reported exactly once";
 }
 
-// A full table evicts, of the sampled entries, the flow idle longest relative to its
-// state's timeout: half-open and closing flows go before established ones of the same
-// idle time, and idle flows before busy ones.
-TEST(FlowTable, EvictionPrefersTheMostOverdueFlowOfItsSample) {
+// A full table evicts, of the sampled entries, the flow whose deadline (last packet plus
+// its state's timeout) comes first: idle flows before busy ones, half-open and closing
+// flows before established ones of the same idle time, and a fresh half-open flow
+// before an established one with more time left.
+TEST(FlowTable, EvictionPrefersTheFlowWhoseDeadlineComesFirst) {
   constexpr uint32_t kCap = 64;
   TestTable t(kCap, kTimeouts);
   auto& log = t.log();
@@ -480,8 +481,9 @@ TEST(FlowTable, EvictionPrefersTheMostOverdueFlowOfItsSample) {
   // create into the full table evicts one flow per sample, for a batch of creates
   // (kCap / 16 of them in a table this small).
   const uint32_t batch = kCap / (2 * FlowTable::kEvictSample);
+  // (The new flows' deadline, 110000, is later than either.)
   for (uint32_t n = 0; n < kCap / 4; ++n) {
-    ASSERT_NE(t->create(key(1000 + n), FlowState::syn_sent, 50000), nullptr);
+    ASSERT_NE(t->create(key(1000 + n), FlowState::established, 50000), nullptr);
     ASSERT_EQ(log.events.size(), (n / batch + 1) * batch) << "evictions come in batches";
     EXPECT_EQ(t->size(), kCap - batch + 1 + n % batch);
   }
@@ -501,6 +503,22 @@ TEST(FlowTable, EvictionPrefersTheMostOverdueFlowOfItsSample) {
   ASSERT_EQ(u.log().events.size(), 1u);
   EXPECT_EQ(u.log().events[0].key, key(5));
   EXPECT_EQ(u.log().events[0].state, FlowState::syn_sent);
+
+  // A half-open flow created now (5 s left) against established ones idle 50 s (10 s
+  // left) and one idle 58 s (2 s left): the half-open one goes first, then the one
+  // nearly gone. (Ranking by idle time over timeout would take the established ones
+  // first, and so give up established flows to a SYN flood's young half-open ones.)
+  TestTable v(FlowTable::kEvictSample, kTimeouts);
+  for (uint32_t i = 0; i < FlowTable::kEvictSample; ++i)
+    ASSERT_NE(v->create(key(i), FlowState::established, i == 3 ? 2000 : 10000), nullptr);
+  v->set_state(const_cast<Flow*>(&v->entry(6)), FlowState::syn_sent, 60000);
+  ASSERT_NE(v->create(key(100), FlowState::established, 60000), nullptr);
+  ASSERT_EQ(v.log().events.size(), 1u);
+  EXPECT_EQ(v.log().events[0].key, key(3)) << "the flow 2 s from its deadline goes first";
+  ASSERT_NE(v->create(key(101), FlowState::established, 60000), nullptr);
+  ASSERT_EQ(v.log().events.size(), 2u);
+  EXPECT_EQ(v.log().events[1].key, key(6)) << "then the half-open flow, 5 s from its deadline";
+  EXPECT_EQ(v->check_invariants(), "");
 }
 
 TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
@@ -512,6 +530,15 @@ TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
   ASSERT_NE(t->create(key(3), FlowState::syn_sent, 0x1000), nullptr);
   ASSERT_EQ(t.log().events.size(), 1u);
   EXPECT_EQ(t.log().events[0].key, key(1)) << "the older flow has the larger stamp";
+
+  // The same in a whole sample (compared as one run of deadlines): deadlines on both
+  // sides of the wrap, the earliest one before it.
+  TestTable w(FlowTable::kEvictSample, kTimeouts);
+  for (uint32_t i = 0; i < FlowTable::kEvictSample; ++i)
+    ASSERT_NE(w->create(key(i), FlowState::established, i == 4 ? before_wrap - 0x1000 : 0x800 + i), nullptr);
+  ASSERT_NE(w->create(key(100), FlowState::syn_sent, 0x1000), nullptr);
+  ASSERT_EQ(w.log().events.size(), 1u);
+  EXPECT_EQ(w.log().events[0].key, key(4));
 
   TestTable u(8, kTimeouts);
   Flow* f = u->create(key(1), FlowState::syn_sent, 0u - 1000u);
@@ -654,7 +681,8 @@ TEST(FlowTable, OverflowIntoSecondaryBuckets) {
 // bucket; once their primary has room, the sweep brings them home.
 TEST(FlowTable, SweepMovesOverflowedKeysHome) {
   constexpr uint32_t kCap = 4096;
-  TestTable t(kCap, {1u << 30, 1u << 30, 1u << 30});  // nothing expires
+  constexpr uint32_t kNever = FlowTable::kMaxTimeoutMs - 1;
+  TestTable t(kCap, {kNever, kNever, kNever});  // nothing expires
   std::mt19937 rng(11);
   auto random_key = [&]() {
     return FlowKey{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
