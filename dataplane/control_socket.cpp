@@ -53,7 +53,7 @@ void ControlSocket::poll() {
   for (size_t i = 0; i < clients_.size();) {
     Client& c = clients_[i];
     char buf[4096];
-    ssize_t n;
+    ssize_t n = 1;  // no read when the input is full already: neither EOF nor error
     bool gone = false;
     while (c.in.size() < kMaxPending && (n = ::read(c.fd, buf, sizeof buf)) > 0) c.in.append(buf, static_cast<size_t>(n));
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone = true;
