@@ -4,20 +4,7 @@ namespace lb {
 
 namespace {
 
-// The cursor is kept below vip.count by a compare, not a division (a divide costs tens of
-// cycles on the SYN path); a cursor left past the end by a smaller backend list starts
-// again at 0.
-int pick_rr(const SchedVip& vip, SchedState& st, const SchedInput&) {
-  uint32_t i = st.cursor;
-  for (uint16_t tried = 0; tried < vip.count; ++tried, ++i) {
-    if (i >= vip.count) i = 0;
-    if (vip.backends[i].eligible && vip.backends[i].weight > 0) {
-      st.cursor = i + 1;
-      return static_cast<int>(i);
-    }
-  }
-  return kNoBackend;
-}
+int pick_rr(const SchedVip& vip, SchedState& st, const SchedInput&) { return sched_pick_rr(vip, st); }
 
 int pick_wrr(const SchedVip& vip, SchedState& st, const SchedInput&) {
   int64_t total = 0;
@@ -58,13 +45,8 @@ int pick_least(const SchedVip& vip, SchedState& st, const SchedInput& in) {
   return best;
 }
 
-int pick_table(const SchedVip& vip, uint64_t hash) {
-  if (!vip.maglev || vip.maglev_size == 0) return kNoBackend;
-  return vip.maglev[hash % vip.maglev_size];
-}
-
-int pick_maglev(const SchedVip& vip, SchedState&, const SchedInput& in) { return pick_table(vip, in.flow_hash); }
-int pick_sh(const SchedVip& vip, SchedState&, const SchedInput& in) { return pick_table(vip, in.client_hash); }
+int pick_maglev(const SchedVip& vip, SchedState&, const SchedInput& in) { return sched_pick_table(vip, in.flow_hash); }
+int pick_sh(const SchedVip& vip, SchedState&, const SchedInput& in) { return sched_pick_table(vip, in.client_hash); }
 
 struct SchedEngine {
   SchedKind kind;
@@ -91,7 +73,7 @@ std::optional<SchedKind> parse_sched(std::string_view name) {
 
 const char* sched_name(SchedKind kind) { return kSchedulers[static_cast<unsigned>(kind)].name; }
 
-int sched_pick(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in) {
+int sched_pick_out_of_line(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in) {
   if (vip.count == 0) return kNoBackend;
   return kSchedulers[static_cast<unsigned>(kind)].pick(vip, state, in);
 }

@@ -63,7 +63,42 @@ struct SchedInput {
 
 constexpr int kNoBackend = -1;
 
-// Index into vip.backends of the chosen backend, or kNoBackend.
-int sched_pick(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in);
+// Round robin. The cursor is kept below vip.count by a compare, not a division (a
+// divide costs tens of cycles on the SYN path); a cursor left past the end by a smaller
+// backend list starts again at 0.
+inline int sched_pick_rr(const SchedVip& vip, SchedState& st) {
+  uint32_t i = st.cursor;
+  for (uint16_t tried = 0; tried < vip.count; ++tried, ++i) {
+    if (i >= vip.count) i = 0;
+    if (vip.backends[i].eligible && vip.backends[i].weight > 0) {
+      st.cursor = i + 1;
+      return static_cast<int>(i);
+    }
+  }
+  return kNoBackend;
+}
+
+// maglev and sh: the lookup table's entry for the hash.
+inline int sched_pick_table(const SchedVip& vip, uint64_t hash) {
+  if (!vip.maglev || vip.maglev_size == 0) return kNoBackend;
+  return vip.maglev[hash % vip.maglev_size];
+}
+
+// The schedulers that loop over the backends with arithmetic per backend (wrr, lc,
+// wlc), out of line; sched_pick() for any kind.
+int sched_pick_out_of_line(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in);
+
+// Index into vip.backends of the chosen backend, or kNoBackend. The few-instruction
+// schedulers (rr, maglev, sh) are inlined into the caller, which a SYN pays for
+// otherwise with two calls, one of them indirect.
+inline int sched_pick(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in) {
+  if (vip.count == 0) return kNoBackend;
+  switch (kind) {
+    case SchedKind::rr: return sched_pick_rr(vip, state);
+    case SchedKind::maglev: return sched_pick_table(vip, in.flow_hash);
+    case SchedKind::sh: return sched_pick_table(vip, in.client_hash);
+    default: return sched_pick_out_of_line(kind, vip, state, in);
+  }
+}
 
 }  // namespace lb

@@ -346,6 +346,29 @@ TEST(Sched, MaglevAndShUseTheTableEntryOfTheHash) {
   }
 }
 
+// sched_pick() inlines rr, maglev and sh; the engine table (sched_pick_out_of_line)
+// serves every kind too, and both must choose alike, state included.
+TEST(Sched, InlinePicksAgreeWithTheEngineTable) {
+  for (auto kind : {SchedKind::rr, SchedKind::wrr, SchedKind::lc, SchedKind::wlc, SchedKind::maglev, SchedKind::sh}) {
+    SCOPED_TRACE(sched_name(kind));
+    Vip a({{3, true}, {1, false}, {2, true}, {0, true}, {5, true}});
+    a.table = {2, 0, 4, 4, 0, 2, 2, 4, 0, 0, 2};
+    Vip b = a;
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 200; ++i) {
+      const uint64_t fh = rng(), ch = rng();
+      a.open_of(i % 5) += 1;
+      b.open_of(i % 5) += 1;
+      const int inline_pick = a.pick(kind, fh, ch);
+      SchedInput in{fh, ch, &Vip::read_open, &b.open};
+      ASSERT_EQ(inline_pick, sched_pick_out_of_line(kind, b.view(), b.state, in)) << "pick " << i;
+      ASSERT_NE(inline_pick, kNoBackend);
+      EXPECT_TRUE(a.backends[inline_pick].eligible && a.backends[inline_pick].weight > 0);
+    }
+    EXPECT_EQ(a.state.cursor, b.state.cursor);
+  }
+}
+
 TEST(Sched, ShDependsOnlyOnTheClient) {
   Vip v = Vip::weights({1, 1, 1, 1});
   std::vector<MaglevBackend> mb;
