@@ -68,27 +68,12 @@ bool FlowTable::reverse_in_use(const FlowKey& rev) const {
   return lookup(rev, &reply) != nullptr;
 }
 
-bool FlowTable::place(uint32_t b, uint16_t sig, uint32_t ref) {
-  Bucket& bucket = buckets_[b];
-  unsigned free = match(bucket, 0);
-  if (!free) return false;
-  unsigned slot = slot_of(free);
-  bucket.sig[slot] = sig;
-  bucket.ref[slot] = ref;
-  set_location(ref & kRefMask, b, slot);
-  return true;
-}
 
 void FlowTable::note_secondary(uint32_t primary, int change) {
   buckets_[primary].overflow += static_cast<uint32_t>(change);
   secondary_keys_ += static_cast<uint32_t>(change);
 }
 
-uint32_t FlowTable::index_insert(const Hashed& h, uint32_t ref) {
-  if (place(h.primary, h.sig, ref)) [[likely]]
-    return h.primary;
-  return index_insert_cuckoo(h, ref);
-}
 
 // index_insert() when the primary is full: the secondary, else one cuckoo move.
 uint32_t FlowTable::index_insert_cuckoo(const Hashed& h, uint32_t ref) {
@@ -224,33 +209,6 @@ void FlowTable::reclaim(uint32_t now_ms) {
   }
 }
 
-Flow* FlowTable::create(const FlowKey& fwd, const FlowKey* client_keyed_rev, const Hashed& h, FlowState state,
-                        uint32_t now_ms) {
-  if (free_head_ == kNone) reclaim(now_ms);
-  uint32_t idx = free_head_;
-  Flow* flow = &flows_[idx];
-  // The key must be in place before index_insert: a cuckoo move may read keys.
-  uint32_t next_free = flow->fwd_bucket;
-  std::memset(static_cast<void*>(flow), 0, sizeof(Flow));
-  flow->fwd = fwd;
-  if (client_keyed_rev) {
-    flow->rev = *client_keyed_rev;
-    flow->flags = kFlowClientKeyed;
-  }
-  if (index_insert(h, idx << 1) == kNone) {
-    flow->flags = 0;
-    flow->fwd_bucket = next_free;
-    return nullptr;
-  }
-  free_head_ = next_free;
-  flow->flags |= kFlowInUse;
-  flow->state = state;
-  flow->stamp_ms = now_ms;
-  deadline_[idx] = now_ms + timeout_ms_[static_cast<unsigned>(state)];
-  ++used_;
-  ++mutations_;
-  return flow;
-}
 
 bool FlowTable::set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h) {
   if (flow->flags & (kFlowHasReverse | kFlowClientKeyed)) return false;
