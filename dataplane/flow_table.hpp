@@ -290,8 +290,6 @@ class FlowTable {
     flow->state = state;
     restamp(flow, now_ms);
   }
-  // When the flow expires if no packet comes: stamp_ms + timeout_ms(state), wrapping.
-  uint32_t deadline_ms(const Flow& flow) const { return deadline_[index_of(&flow)]; }
   // Removes a flow without calling the hook (the caller accounts for it).
   void remove(Flow* flow);
   // Examines the next `budget` entries of the sweep (wrapping around the table) and
