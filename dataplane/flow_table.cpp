@@ -173,6 +173,17 @@ __attribute__((always_inline)) inline uint32_t FlowTable::first_deadline_in_samp
   return best;
 }
 
+uint32_t FlowTable::victim_in_sample(uint32_t first, uint32_t now_ms) {
+  // Each pass corrects one stale deadline for good, so at most a sample's worth.
+  for (;;) {
+    const uint32_t v = first_deadline_in_sample(first, now_ms);
+    const uint32_t expiry = expiry_of(flows_[v]);
+    if (deadline_[v] == expiry) [[likely]]
+      return v;
+    deadline_[v] = expiry;
+  }
+}
+
 void FlowTable::reclaim(uint32_t now_ms) {
   uint32_t victims[kReclaimBatch];
   // This batch's victims: the ones predicted by the last reclaim (their entries
@@ -183,8 +194,9 @@ void FlowTable::reclaim(uint32_t now_ms) {
     const uint32_t first = evict_hand_;
     evict_hand_ = next_sample(first);
     uint32_t v = predicted_[i];
-    if (!have_predictions_ || !(flows_[v].flags & kFlowInUse) || deadline_[v] != predicted_deadline_[i]) [[unlikely]]
-      v = first_deadline_in_sample(first, now_ms);
+    if (!have_predictions_ || !(flows_[v].flags & kFlowInUse) || deadline_[v] != predicted_deadline_[i] ||
+        deadline_[v] != expiry_of(flows_[v])) [[unlikely]]
+      v = victim_in_sample(first, now_ms);
     victims[i] = v;
     const Flow& f = flows_[v];
     __builtin_prefetch(&buckets_[f.fwd_bucket]);
@@ -233,6 +245,10 @@ uint32_t FlowTable::expire(uint32_t now_ms, uint32_t budget) {
     if (++sweep_hand_ == capacity_) sweep_hand_ = 0;
     if (!(f->flags & kFlowInUse)) continue;
     if (!idle_past_timeout(*f, now_ms)) {
+      // The sweep brings stale deadlines up to date, so none is older than a round
+      // (and none so old that its distance from now, compared signed, wraps).
+      const uint32_t idx = index_of(f), expiry = expiry_of(*f);
+      if (deadline_[idx] != expiry) deadline_[idx] = expiry;
       if (secondary_keys_) rehome(f);
       continue;
     }
@@ -254,8 +270,8 @@ std::string FlowTable::check_invariants() const {
   }
   for (uint32_t i = 0; i < capacity_; ++i) {
     const Flow& f = flows_[i];
-    if ((f.flags & kFlowInUse) && deadline_[i] != f.stamp_ms + timeout_ms(f.state))
-      return fail("deadline differs from stamp + timeout", i);
+    if ((f.flags & kFlowInUse) && static_cast<int32_t>(expiry_of(f) - deadline_[i]) < 0)
+      return fail("deadline later than stamp + timeout", i);
   }
   if (free_entries != capacity_ - used_) return fail("free list length differs from capacity - size", free_entries);
   std::vector<uint32_t> overflow(bucket_count_, 0);

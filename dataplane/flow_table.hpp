@@ -8,8 +8,15 @@
 //   * an index of 64-byte buckets, each 8 16-bit signatures, 8 entry references
 //     (entry<<1|direction) and an overflow count, with ceil(3 * capacity / 8) buckets:
 //     two keys per flow (forward and reverse) at most 2/3 full, and
-//   * an array of 32-bit deadlines, one per entry: when the flow would expire
-//     (stamp_ms plus its state's timeout), what eviction compares (below).
+//   * an array of 32-bit deadlines, one per entry, what eviction compares (below): a
+//     lower bound of when the flow would expire (stamp_ms plus its state's timeout).
+//     It is written when the flow is created and when a state change brings its
+//     expiry sooner (a shorter timeout); a packet or a state change that puts the
+//     expiry off leaves it, so the established path never writes to it (measured: the
+//     write on a flow's first data packet, a random line of a 40 MB array at 10 M
+//     flows, cost a fifth of that path's rate). Eviction corrects the deadline of the
+//     flow it would take from the entry, and chooses again when it was stale; the
+//     sweep corrects those it passes.
 // That is 64 + 24 + 4 = 92 bytes per flow at the configured size (memory_bytes()).
 //
 // Every key has a primary and a secondary bucket. A key goes to its primary while it
@@ -47,12 +54,17 @@
 // its timeout plus one sweep period (plus the touch granularity early).
 // When every entry is in use, create() evicts flows: of each of the next kReclaimBatch
 // samples of kEvictSample consecutive entries (a rotating sample), the one whose
-// deadline comes first, i.e. the flow the sweep would remove first (half-open and
+// expiry comes first, i.e. the flow the sweep would remove first (half-open and
 // closing flows, whose timeouts are short, go before established ones unless those are
 // about to expire anyway), reported through the remove hook. The next creates take the
-// entries so freed. The choice reads only the deadline array, where a sample is 32
-// bytes, not 8 entry lines (measured: reading and scoring the entries was a fifth of
-// the SYN path's cycles with the table full).
+// entries so freed. The choice reads the deadline array, where a sample is 32 bytes,
+// not 8 entry lines (measured: reading and scoring the entries was a fifth of the SYN
+// path's cycles with the table full), and then the chosen entry: when its deadline
+// was stale (below stamp_ms plus timeout), it is corrected and the sample's lowest
+// chosen again. As every other deadline is at most its flow's expiry, the flow so
+// found expires first. A stale deadline is corrected once, at the cost of an entry
+// read; a SYN flood against flows that were half-open once and are established now
+// pays it once per such flow.
 #pragma once
 
 #include <cstddef>
@@ -281,14 +293,19 @@ class FlowTable {
   bool set_reverse(Flow* flow, const FlowKey& rev, const Hashed& h);
   // A packet of this flow was seen now.
   void touch(Flow* flow, uint32_t now_ms) const {
-    if (now_ms - flow->stamp_ms >= touch_granularity_ms_[static_cast<unsigned>(flow->state)]) restamp(flow, now_ms);
+    if (now_ms - flow->stamp_ms >= touch_granularity_ms_[static_cast<unsigned>(flow->state)]) flow->stamp_ms = now_ms;
   }
   // How stale a flow's stamp may get before a packet rewrites it: 1/64 of its state's
   // timeout, at least kTouchGranularityMs. A flow expires at most that much early.
   uint32_t touch_granularity_ms(FlowState s) const { return touch_granularity_ms_[static_cast<unsigned>(s)]; }
+  // Also stamps the flow. The deadline is written only when the new state's timeout is
+  // shorter than the old one's (else it stays a lower bound, see above).
   void set_state(Flow* flow, FlowState state, uint32_t now_ms) const {
+    const uint32_t timeout = timeout_ms_[static_cast<unsigned>(state)];
+    const bool sooner = timeout < timeout_ms_[static_cast<unsigned>(flow->state)];
     flow->state = state;
-    restamp(flow, now_ms);
+    flow->stamp_ms = now_ms;
+    if (sooner) deadline_[index_of(flow)] = now_ms + timeout;
   }
   // Removes a flow without calling the hook (the caller accounts for it).
   void remove(Flow* flow);
@@ -392,12 +409,7 @@ class FlowTable {
   void rehome(Flow* flow);
   void rehome_key(uint32_t ref, uint32_t bucket, unsigned slot);
   const FlowKey& key_of(uint32_t ref) const { return (ref & 1) ? flows_[ref >> 1].rev : flows_[ref >> 1].fwd; }
-  // Writes the stamp and the deadline that follows from it (the deadline array's only
-  // writer besides create()).
-  void restamp(Flow* flow, uint32_t now_ms) const {
-    flow->stamp_ms = now_ms;
-    deadline_[index_of(flow)] = now_ms + timeout_ms_[static_cast<unsigned>(flow->state)];
-  }
+  uint32_t expiry_of(const Flow& flow) const { return flow.stamp_ms + timeout_ms_[static_cast<unsigned>(flow.state)]; }
   bool idle_past_timeout(const Flow& flow, uint32_t now_ms) const {
     return now_ms - flow.stamp_ms >= timeout_ms_[static_cast<unsigned>(flow.state)];
   }
@@ -407,9 +419,12 @@ class FlowTable {
   // evicts on every SYN, and one victim at a time paid each miss in turn: each reclaim
   // also chooses the next one's victims and prefetches their entries, and the victims
   // are released after all of a batch's buckets were prefetched. A predicted victim
-  // whose deadline has changed since (a packet, a state change, or another flow in its
-  // entry) is chosen again from its sample.
+  // whose deadline has changed since (a state change, or another flow in its entry) or
+  // was stale is chosen again from its sample.
   void reclaim(uint32_t now_ms);
+  // The flow of the sample at `first` that expires first: the lowest deadline, corrected
+  // from its entry and chosen again while it was stale.
+  uint32_t victim_in_sample(uint32_t first, uint32_t now_ms);
   // An eviction sample: kEvictSample entries from `first` (wrapping around the table's
   // end; the whole table when it is smaller). Returns the one whose deadline comes
   // first (the lowest of the sample when several share it).
@@ -420,7 +435,7 @@ class FlowTable {
 
   Flow* flows_;
   Bucket* buckets_;
-  uint32_t* deadline_;  // per entry; meaningful while it is in use
+  uint32_t* deadline_;  // per entry, at most its expiry; meaningful while it is in use
   uint32_t capacity_;
   uint32_t bucket_count_;
   uint32_t used_ = 0;

@@ -521,6 +521,43 @@ TEST(FlowTable, EvictionPrefersTheFlowWhoseDeadlineComesFirst) {
   EXPECT_EQ(v->check_invariants(), "");
 }
 
+// A flow that was half-open and is established now keeps its old (half-open) deadline
+// until eviction or the sweep looks at it: eviction must not take it for a half-open
+// flow. And a state change that brings a flow's expiry sooner (established to closing)
+// makes it go before established flows.
+TEST(FlowTable, EvictionCorrectsDeadlinesLeftBehindByStateChanges) {
+  constexpr uint32_t kCap = FlowTable::kEvictSample;
+  TestTable t(kCap, kTimeouts);
+  std::vector<Flow*> flows;
+  for (uint32_t i = 0; i < kCap; ++i) flows.push_back(t->create(key(i), FlowState::syn_sent, 0));
+  // All but entry 5 become established at 1 s (expiring at 61 s); entry 5 stays
+  // half-open (expiring at 5 s), last in the sample's order among equal deadlines.
+  for (uint32_t i = 0; i < kCap; ++i)
+    if (i != 5) t->set_state(flows[i], FlowState::established, 1000);
+  EXPECT_EQ(t->check_invariants(), "");
+  ASSERT_NE(t->create(key(100), FlowState::syn_sent, 2000), nullptr);
+  ASSERT_EQ(t.log().events.size(), 1u);
+  EXPECT_EQ(t.log().events[0].key, key(5)) << "an established flow was evicted for its old half-open deadline";
+  // Entry 2 closes at 3 s (expiring at 6 s, before the new half-open flow's 7 s).
+  t->set_state(flows[2], FlowState::closing, 3000);
+  ASSERT_NE(t->create(key(101), FlowState::syn_sent, 3000), nullptr);
+  ASSERT_EQ(t.log().events.size(), 2u);
+  EXPECT_EQ(t.log().events[1].key, key(2)) << "the closing flow expires first";
+  EXPECT_EQ(t.log().events[1].state, FlowState::closing);
+  EXPECT_EQ(t->check_invariants(), "");
+  // The sweep brings the deadlines it passes up to date: a flow touched after being
+  // established is then not mistaken for one idle since.
+  TestTable u(kCap, kTimeouts);
+  for (uint32_t i = 0; i < kCap; ++i) ASSERT_NE(u->create(key(i), FlowState::established, 0), nullptr);
+  for (uint32_t i = 0; i < kCap; ++i)
+    if (i != 6) u->touch(const_cast<Flow*>(&u->entry(i)), 30000);
+  EXPECT_EQ(u->expire(40000, kCap), 0u);
+  ASSERT_NE(u->create(key(100), FlowState::established, 40000), nullptr);
+  ASSERT_EQ(u.log().events.size(), 1u);
+  EXPECT_EQ(u.log().events[0].key, key(6));
+  EXPECT_EQ(u->check_invariants(), "");
+}
+
 TEST(FlowTable, EvictionAndExpiryAcrossClockWrap) {
   TestTable t(2, kTimeouts);
   const uint32_t before_wrap = 0xfffff000u;
