@@ -545,16 +545,23 @@ TEST(FlowTable, EvictionCorrectsDeadlinesLeftBehindByStateChanges) {
   EXPECT_EQ(t.log().events[1].key, key(2)) << "the closing flow expires first";
   EXPECT_EQ(t.log().events[1].state, FlowState::closing);
   EXPECT_EQ(t->check_invariants(), "");
-  // The sweep brings the deadlines it passes up to date: a flow touched after being
-  // established is then not mistaken for one idle since.
+  // The sweep brings the deadlines it passes up to date. Without it, a deadline left
+  // behind for more than 2^31 ms would, compared as a signed distance from now, look
+  // far ahead: entry 6, touched since its creation at 0 and the first to expire now,
+  // would be passed over for a flow with an up-to-date, later deadline.
+  constexpr uint32_t kNow = 0x80000000u + 200000;
   TestTable u(kCap, kTimeouts);
   for (uint32_t i = 0; i < kCap; ++i) ASSERT_NE(u->create(key(i), FlowState::established, 0), nullptr);
+  u->touch(const_cast<Flow*>(&u->entry(6)), kNow - 50000);  // expires at kNow + 10 s
   for (uint32_t i = 0; i < kCap; ++i)
-    if (i != 6) u->touch(const_cast<Flow*>(&u->entry(i)), 30000);
-  EXPECT_EQ(u->expire(40000, kCap), 0u);
-  ASSERT_NE(u->create(key(100), FlowState::established, 40000), nullptr);
+    if (i != 6) u->remove(const_cast<Flow*>(&u->entry(i)));
+  for (uint32_t i = 0; i < kCap - 1; ++i)  // expire at kNow + 59 s, deadlines exact
+    ASSERT_NE(u->create(key(200 + i), FlowState::established, kNow - 1000), nullptr);
+  ASSERT_EQ(u->size(), kCap);
+  EXPECT_EQ(u->expire(kNow, kCap), 0u);
+  ASSERT_NE(u->create(key(100), FlowState::established, kNow), nullptr);
   ASSERT_EQ(u.log().events.size(), 1u);
-  EXPECT_EQ(u.log().events[0].key, key(6));
+  EXPECT_EQ(u.log().events[0].key, key(6)) << "a deadline older than 2^31 ms was not brought up to date";
   EXPECT_EQ(u->check_invariants(), "");
 }
 
