@@ -14,9 +14,9 @@
 //     expiry sooner (a shorter timeout); a packet or a state change that puts the
 //     expiry off leaves it, so the established path never writes to it (measured: the
 //     write on a flow's first data packet, a random line of a 40 MB array at 10 M
-//     flows, made lbbench gen-est-10m take 1.26-1.45 times the cycles per packet). Eviction corrects the deadline of the
-//     flow it would take from the entry, and chooses again when it was stale; the
-//     sweep corrects those it passes.
+//     flows, made lbbench gen-est-10m take 1.26-1.45 times the cycles per packet).
+//     Eviction corrects the deadline of the flow it would take from the entry, and
+//     chooses again when it was stale; the sweep corrects those it passes.
 // That is 64 + 24 + 4 = 92 bytes per flow at the configured size (memory_bytes()).
 //
 // Every key has a primary and a secondary bucket. A key goes to its primary while it
