@@ -15,8 +15,9 @@ inline uint32_t tsc_now_ms(uint64_t tsc, uint64_t tsc_per_ms) { return static_ca
 
 // PREFETCHW: fetches the line in a state this core may write, so a line another core
 // (or a NIC) wrote last is fetched once instead of read, then upgraded when the rewrite
-// writes it. AMD CPUs have it; Intel's since Broadwell (CPUID PRFCHW), and older ones
-// are said to decode it as a no-op (not verified here: this machine is AMD). The
+// writes it. AMD CPUs have it; Intel's since Broadwell (CPUID PRFCHW: the Intel
+// development machine of 2026-12-04 reports it, as 3dnowprefetch), and older ones are
+// said to decode it as a no-op (not verified: no such CPU here). The
 // compiler would emit PREFETCHT0 for __builtin_prefetch(p, 1) under DPDK's
 // -march=corei7, hence the instruction by hand.
 inline void prefetch_for_write(const void* p) { asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p))); }
