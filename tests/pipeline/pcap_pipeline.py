@@ -5,7 +5,7 @@ Each case builds an input capture with scapy, runs the real dataplane binary on 
 through DPDK's pcap PMD (one TX pcap per worker), then checks every packet that came
 out and the statistics lbdp prints at exit.
 
-    pcap_pipeline.py PATH/TO/lbdp PATH/TO/lbgen
+    pcap_pipeline.py PATH/TO/lbdp PATH/TO/lbgen PATH/TO/lbbench
 
 Needs root (EAL). Without root it exits 77 (meson's "skipped"), unless CI=true is set,
 in which case not being able to run is a failure. Prints one line per case and, last,
@@ -48,6 +48,7 @@ LB_MAC_IN = "02:00:00:00:aa:01"  # dst MAC of input frames (lbdp does not check 
 IDLE_EXIT_MS = 400
 BURST = 128  # dataplane.burst's default (dataplane/config.hpp)
 LBGEN = None  # the workload generator (tests/bench/lbgen), from the command line
+LBBENCH = None  # lbdp with a generator lcore (tests/bench/lbbench), from the command line
 RUN_TIMEOUT_S = 60
 MAX_ERRORS_SHOWN = 15
 
@@ -925,6 +926,65 @@ def case_replay_smoke(lbdp):
     return check, ", ".join(summary)
 
 
+def lbbench_config(mode, scheduler):
+    """config_text's VIP and backends behind the two ports lbbench needs: its generator's
+    net_ring port for the clients, net_null for the backends (as in the benchmark)."""
+    one_port = "\n".join(['name = "p0"', 'device = "net_pcap0"', 'role = "both"', f'address = "{PORT_ADDR}/24"'])
+    two_ports = "\n".join(['name = "client"', 'device = "net_ring_gen"', 'role = "client"',
+                           'address = "198.19.255.254/16"', "", "[[port]]", 'name = "server"',
+                           'device = "net_null0"', 'role = "server"', f'address = "{PORT_ADDR}/24"'])
+    conf = config_text(mode, scheduler, 8080)
+    assert one_port in conf
+    return conf.replace(one_port, two_ports)
+
+
+def case_generator_smoke(lbdp):
+    """The benchmark's generator path (lbbench), briefly: its generator lcore builds each
+    workload into lbdp's net_ring port for a second; once the generator has stopped and
+    lbdp has drained the rings, every packet it sent was received, and transmitted or
+    counted in a drop reason. Not a speed test."""
+    check = Check()
+    runs = [
+        # name, workload, flows in the table at the end (config_text: 4096 per worker)
+        ("established", "flows=1000,mix=established,ppf=20", 1000),
+        ("syn-storm", "flows=6000,mix=syn", 4096),  # more flows than entries: SYNs evict
+    ]
+    summary = []
+    for name, spec, flows in runs:
+        conf = os.path.join(lbdp.tmp, f"lbbench-{name}.toml")
+        with open(conf, "w") as f:
+            f.write(lbbench_config("nat", "rr"))
+        # lcores: main, one lbdp worker, and the generator (lbbench takes the last), which
+        # shares the main lcore's CPU (the main lcore sleeps between ticks), not the worker's.
+        cpus = sorted(os.sched_getaffinity(0))
+        lcores = f"{lcores_arg(1)},2@{cpus[0]}"
+        cmd = [LBBENCH, "--lcores", lcores, "--no-pci", "--no-telemetry", "--log-level=lib.eal:error"]
+        cmd += eal_memory_args() + ["--vdev", "net_null0,no-rx=1", "--", "-c", conf, "-w", spec,
+                                    "--duration", "1", "--warmup", "0"]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired as e:
+            raise RunError(f"lbbench did not exit within {RUN_TIMEOUT_S} s: {' '.join(cmd)}") from e
+        with open(os.path.join(lbdp.tmp, f"lbbench-{name}.log"), "w") as f:
+            f.write(p.stdout + p.stderr)
+        totals = next((kv(line.split()[2:]) for line in p.stdout.splitlines()
+                       if line.startswith("lbbench totals ")), None)
+        sub = Check()
+        sub.equal("lbbench exit status", p.returncode, 0)
+        if totals is None:
+            sub.fail("lbbench printed no totals line:\n" + (p.stdout + p.stderr)[-2000:])
+        else:
+            sent, rx, tx, drops = (int(totals.get(k, -1)) for k in ("sent", "rx", "tx", "drops"))
+            sub.expect(sent > 0, f"the generator sent {sent} packets")
+            sub.equal("received = sent by the generator", rx, sent)
+            sub.equal("transmitted + dropped = received", tx + drops, rx)
+            sub.equal("drops", drops, 0)
+            sub.equal("flows in the table", int(totals.get("flows", -1)), flows)
+            summary.append(f"{name} {sent} sent / {tx} out")
+        check.errors += [f"{name} [{spec}]: {e}" for e in sub.errors]
+    return check, ", ".join(summary)
+
+
 def case_replay_warmup(lbdp):
     """--warmup: an endless replay of mid-connection data (maglev recovers the flows in
     the first pass); after the warm-up the statistics start from zero, so what follows
@@ -992,16 +1052,18 @@ CASES = [
     ("8 replay smoke (lbgen workloads)", case_replay_smoke),
     ("9 replay warm-up", case_replay_warmup),
     ("10 nat reply tuple held by another VIP's flow", case_reply_tuple),
+    ("11 generator path smoke (lbbench)", case_generator_smoke),
 ]
 
 
 def main():
-    global LBGEN
-    if len(sys.argv) != 3:
-        print(f"usage: {sys.argv[0]} PATH/TO/lbdp PATH/TO/lbgen", file=sys.stderr)
+    global LBGEN, LBBENCH
+    if len(sys.argv) != 4:
+        print(f"usage: {sys.argv[0]} PATH/TO/lbdp PATH/TO/lbgen PATH/TO/lbbench", file=sys.stderr)
         return 2
     binary = os.path.abspath(sys.argv[1])
     LBGEN = os.path.abspath(sys.argv[2])
+    LBBENCH = os.path.abspath(sys.argv[3])
     if not os.access(binary, os.X_OK):
         print(f"FAIL: {binary} is not an executable")
         print("0 passed, 1 failed")
