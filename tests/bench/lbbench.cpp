@@ -40,6 +40,8 @@
 
 namespace {
 
+constexpr unsigned kRingSize = 4096;  // each worker's RX ring (and TX ring) on the generator port
+
 struct Generator {
   lb::bench::WorkloadSpec spec;
   uint16_t port = 0;
@@ -148,12 +150,18 @@ int main(int argc, char** argv) {
 
   Generator gen;
   gen.spec = *spec;
-  gen.pool = rte_pktmbuf_pool_create("gen_pool", 65535, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  // The pool a NIC's receive would draw from is lbdp's own (8191 mbufs in the
+  // benchmark's configuration), so the generator's is about as small: a full ring per
+  // worker and as much again for what is in flight and in the lcores' caches. A pool of
+  // 65535 (150 MB) cycled every mbuf through memory far from both cores, and the
+  // generator could not keep lbdp's bursts full (docs/performance.md).
+  const unsigned pool_size = kRingSize * static_cast<unsigned>(lcores.size() + 1) - 1;
+  gen.pool = rte_pktmbuf_pool_create("gen_pool", pool_size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (!gen.pool) usage("cannot create the generator's mbuf pool");
   for (size_t q = 0; q < lcores.size(); ++q) {
-    gen.rx.push_back(rte_ring_create(("gen_rx" + std::to_string(q)).c_str(), 4096, rte_socket_id(),
+    gen.rx.push_back(rte_ring_create(("gen_rx" + std::to_string(q)).c_str(), kRingSize, rte_socket_id(),
                                      RING_F_SP_ENQ | RING_F_SC_DEQ));
-    gen.tx.push_back(rte_ring_create(("gen_tx" + std::to_string(q)).c_str(), 4096, rte_socket_id(),
+    gen.tx.push_back(rte_ring_create(("gen_tx" + std::to_string(q)).c_str(), kRingSize, rte_socket_id(),
                                      RING_F_SP_ENQ | RING_F_SC_DEQ));
   }
   int gen_port = rte_eth_from_rings("gen", gen.rx.data(), static_cast<unsigned>(gen.rx.size()), gen.tx.data(),
