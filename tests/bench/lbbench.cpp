@@ -152,9 +152,9 @@ int main(int argc, char** argv) {
   gen.spec = *spec;
   // The pool a NIC's receive would draw from is lbdp's own (8191 mbufs in the
   // benchmark's configuration), so the generator's is about as small: a full ring per
-  // worker and as much again for what is in flight and in the lcores' caches. A pool of
-  // 65535 (150 MB) cycled every mbuf through memory far from both cores, and the
-  // generator could not keep lbdp's bursts full (docs/performance.md).
+  // worker and one ring more for what is in flight and in the lcores' caches (8191 with
+  // one worker). A pool of 65535 (150 MB) cycled every mbuf through memory far from both
+  // cores, and the generator could not keep lbdp's bursts full (docs/performance.md).
   const unsigned pool_size = kRingSize * static_cast<unsigned>(lcores.size() + 1) - 1;
   gen.pool = rte_pktmbuf_pool_create("gen_pool", pool_size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (!gen.pool) usage("cannot create the generator's mbuf pool");
