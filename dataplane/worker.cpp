@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_prefetch.h>
 
+#include "prefetch.hpp"
 #include "rewrite.hpp"
 
 namespace lb {
@@ -12,15 +13,6 @@ namespace lb {
 namespace {
 
 inline uint32_t tsc_now_ms(uint64_t tsc, uint64_t tsc_per_ms) { return static_cast<uint32_t>(tsc / tsc_per_ms); }
-
-// PREFETCHW: fetches the line in a state this core may write, so a line another core
-// (or a NIC) wrote last is fetched once instead of read, then upgraded when the rewrite
-// writes it. AMD CPUs have it; Intel's since Broadwell (CPUID PRFCHW: the Intel
-// development machine of 2026-12-04 reports it, as 3dnowprefetch), and older ones are
-// said to decode it as a no-op (not verified: no such CPU here). The
-// compiler would emit PREFETCHT0 for __builtin_prefetch(p, 1) under DPDK's
-// -march=corei7, hence the instruction by hand.
-inline void prefetch_for_write(const void* p) { asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p))); }
 
 inline uint64_t hash_addr(uint32_t addr_be) { return (addr_be ^ 0x5bd1e995u) * 0xc6a4a7935bd1e995ull; }
 
@@ -151,7 +143,6 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   // data is prefetched for writing, since its headers are rewritten in place. Each of
   // these measured faster on the generator path (docs/performance.md, 2026-12-03).
   constexpr uint16_t kDataAhead = 3;
-  auto guessed_data = [](rte_mbuf* m) { return RTE_PTR_ADD(m, sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM); };
   for (uint16_t i = 0; i < n; ++i) {
     rte_prefetch0(pkts[i]);
     rte_prefetch0(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));

@@ -36,6 +36,7 @@
 
 #include "app.hpp"
 #include "flow_table.hpp"
+#include "prefetch.hpp"
 #include "workload.hpp"
 
 namespace {
@@ -52,9 +53,6 @@ struct Generator {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> ring_full{0};
 };
-
-// PREFETCHW (see dataplane/worker.cpp): the line in a state this core may write.
-inline void prefetch_for_write(const void* p) { asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p))); }
 
 int generator_loop(void* arg) {
   auto* g = static_cast<Generator*>(arg);
@@ -83,10 +81,9 @@ int generator_loop(void* arg) {
     // is an mbuf with refcnt 1, as rte_pktmbuf_alloc_bulk takes it too.
     if (rte_mempool_get_bulk(g->pool, reinterpret_cast<void**>(pkts), kBurst) != 0) continue;
     for (unsigned i = 0; i < kBurst; ++i) {
-      prefetch_for_write(pkts[i]);
-      prefetch_for_write(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));
-      // The data's address without reading the header: this pool has no private area.
-      prefetch_for_write(RTE_PTR_ADD(pkts[i], sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM));
+      lb::prefetch_for_write(pkts[i]);
+      lb::prefetch_for_write(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));
+      lb::prefetch_for_write(lb::guessed_data(pkts[i]));  // this pool has no private area
     }
     for (unsigned i = 0; i < kBurst; ++i) {
       rte_pktmbuf_reset(pkts[i]);
