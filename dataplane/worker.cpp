@@ -138,23 +138,26 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   // data where it lies in an mbuf with no private area and the default headroom, as in
   // lbdp's pools and the generator's: its exact address needs the header's line, which
   // would hold back the first packets' data requests. A wrong guess only wastes a
-  // prefetch; when the burst's first mbuf shows one (a pool of another layout), the
-  // exact addresses follow, a few packets ahead of classification. The
-  // data is prefetched for writing, since its headers are rewritten in place. Each of
-  // these measured faster on the generator path (docs/performance.md, 2026-12-03).
-  constexpr uint16_t kDataAhead = 3;
+  // prefetch; when the burst's first mbuf shows one (a pool of another layout, e.g. with
+  // a private area), its own offset from mbuf to data becomes the guess for the whole
+  // burst, whose mbufs mostly share a pool and headroom: all their data requests then
+  // go out at once, one header line later (measured: prefetching the exact addresses
+  // three packets ahead instead cost such a pool 16-19 cycles per packet more than
+  // lbdp's own, docs/performance.md). The data is prefetched for writing, since its
+  // headers are rewritten in place. Each of these measured faster on the generator
+  // path (docs/performance.md, 2026-12-03).
   for (uint16_t i = 0; i < n; ++i) {
     rte_prefetch0(pkts[i]);
     rte_prefetch0(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));
     prefetch_for_write(guessed_data(pkts[i]));
   }
-  const bool exact_data = n && rte_pktmbuf_mtod(pkts[0], void*) != guessed_data(pkts[0]);
-  if (exact_data)
-    for (uint16_t i = 0; i < n && i < kDataAhead; ++i) prefetch_for_write(rte_pktmbuf_mtod(pkts[i], void*));
+  if (n && rte_pktmbuf_mtod(pkts[0], void*) != guessed_data(pkts[0])) [[unlikely]] {
+    const uintptr_t offset = rte_pktmbuf_mtod(pkts[0], uintptr_t) - reinterpret_cast<uintptr_t>(pkts[0]);
+    for (uint16_t i = 0; i < n; ++i) prefetch_for_write(RTE_PTR_ADD(pkts[i], offset));
+  }
   const bool others_hand_off = !owned && s_.workers > 1;
   uint64_t rx_bytes = 0;  // counted once per burst (a register, not a counter per packet)
   for (uint16_t i = 0; i < n; ++i) {
-    if (exact_data && i + kDataAhead < n) prefetch_for_write(rte_pktmbuf_mtod(pkts[i + kDataAhead], void*));
     rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);  // before classify(), which may free it
     Pending& p = pending[count];
     if (!classify(pkts[i], others_hand_off, &p)) continue;

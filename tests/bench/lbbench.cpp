@@ -7,7 +7,12 @@
 // its client port; replies lbdp sends back out of it are freed by the generator. The
 // server port is whatever the config names (net_null in the benchmark).
 //
-//   lbbench [EAL options] -- -c CONFIG -w WORKLOAD [--duration S] [--warmup S]
+//   lbbench [EAL options] -- -c CONFIG -w WORKLOAD [--duration S] [--warmup S] [--mbuf-priv BYTES]
+//
+// --mbuf-priv gives the generator's mbufs a private area of BYTES (a multiple of 8;
+// default 0), so that their data is not where lbdp's receive path guesses it
+// (prefetch.hpp) and lbdp takes its exact-address prefetches instead: a pool of another
+// layout, as some PMDs and applications use, for the smoke test.
 //
 // After the warm-up (for mix=established: until the generator has sent every flow's
 // SYN and WARMUP seconds passed) it measures for DURATION seconds and prints one line:
@@ -47,6 +52,7 @@ struct Generator {
   lb::bench::WorkloadSpec spec;
   uint16_t port = 0;
   rte_mempool* pool = nullptr;
+  uint32_t data_offset = 0;    // from an mbuf's address to its data, in this pool
   std::vector<rte_ring*> rx;   // lbdp's RX queues
   std::vector<rte_ring*> tx;   // lbdp's TX queues on the generator port
   std::atomic<bool> stop{false};
@@ -83,7 +89,7 @@ int generator_loop(void* arg) {
     for (unsigned i = 0; i < kBurst; ++i) {
       lb::prefetch_for_write(pkts[i]);
       lb::prefetch_for_write(RTE_PTR_ADD(pkts[i], RTE_CACHE_LINE_SIZE));
-      lb::prefetch_for_write(lb::guessed_data(pkts[i]));  // this pool has no private area
+      lb::prefetch_for_write(RTE_PTR_ADD(pkts[i], g->data_offset));  // without reading the header
     }
     for (unsigned i = 0; i < kBurst; ++i) {
       rte_pktmbuf_reset(pkts[i]);
@@ -104,6 +110,7 @@ int generator_loop(void* arg) {
 [[noreturn]] void usage(const char* error) {
   if (error) std::fprintf(stderr, "lbbench: %s\n", error);
   std::fprintf(stderr, "usage: lbbench [EAL options] -- -c CONFIG -w WORKLOAD [--duration S] [--warmup S]\n"
+                       "       [--mbuf-priv BYTES]\n"
                        "  the last EAL lcore generates; the others between main and it are lbdp workers;\n"
                        "  the config's client port must be device \"net_ring_gen\"\n");
   std::exit(2);
@@ -120,9 +127,10 @@ int main(int argc, char** argv) {
   argc -= consumed;
   argv += consumed;
   std::string config, workload;
-  unsigned duration = 3, warmup = 1;
+  unsigned duration = 3, warmup = 1, mbuf_priv = 0;
   static const option longopts[] = {{"duration", required_argument, nullptr, 'd'},
                                     {"warmup", required_argument, nullptr, 'W'},
+                                    {"mbuf-priv", required_argument, nullptr, 'P'},
                                     {nullptr, 0, nullptr, 0}};
   int c;
   optind = 1;
@@ -131,9 +139,11 @@ int main(int argc, char** argv) {
     else if (c == 'w') workload = optarg;
     else if (c == 'd') duration = static_cast<unsigned>(std::atoi(optarg));
     else if (c == 'W') warmup = static_cast<unsigned>(std::atoi(optarg));
+    else if (c == 'P') mbuf_priv = static_cast<unsigned>(std::atoi(optarg));
     else usage(nullptr);
   }
   if (config.empty() || workload.empty() || duration == 0) usage("-c and -w are required");
+  if (mbuf_priv % RTE_MBUF_PRIV_ALIGN != 0 || mbuf_priv > 1024) usage("--mbuf-priv: a multiple of 8, at most 1024");
   std::string error;
   auto spec = lb::bench::parse_workload(workload, &error);
   if (!spec) usage(error.c_str());
@@ -153,8 +163,10 @@ int main(int argc, char** argv) {
   // one worker). A pool of 65535 (150 MB) cycled every mbuf through memory far from both
   // cores, and the generator could not keep lbdp's bursts full (docs/performance.md).
   const unsigned pool_size = kRingSize * static_cast<unsigned>(lcores.size() + 1) - 1;
-  gen.pool = rte_pktmbuf_pool_create("gen_pool", pool_size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+  gen.pool = rte_pktmbuf_pool_create("gen_pool", pool_size, 256, static_cast<uint16_t>(mbuf_priv),
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (!gen.pool) usage("cannot create the generator's mbuf pool");
+  gen.data_offset = static_cast<uint32_t>(sizeof(rte_mbuf) + mbuf_priv + RTE_PKTMBUF_HEADROOM);
   for (size_t q = 0; q < lcores.size(); ++q) {
     gen.rx.push_back(rte_ring_create(("gen_rx" + std::to_string(q)).c_str(), kRingSize, rte_socket_id(),
                                      RING_F_SP_ENQ | RING_F_SC_DEQ));
