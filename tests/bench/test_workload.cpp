@@ -111,6 +111,33 @@ TEST(Workload, EstablishedStartsWithSynsThenImixData) {
   EXPECT_EQ(sizes[1514], 1000);
 }
 
+TEST(Workload, EstablishedRepeatsItsDataButNotItsSyns) {
+  WorkloadSpec spec = spec_of("flows=300,mix=established,ppf=3");
+  PacketCursor cursor(spec);
+  ASSERT_EQ(cursor.packets_per_pass(), 300u + 900u);
+  uint8_t frame[2048];
+  for (uint64_t i = 0; i < cursor.packets_per_pass(); ++i) cursor.next(frame);
+  // Two passes more: data only, of every flow's tuple and a valid checksum.
+  std::set<std::pair<uint32_t, uint16_t>> flows;
+  for (int i = 0; i < 2 * 900; ++i) {
+    Seen s = inspect(frame, cursor.next(frame));
+    ASSERT_EQ(s.tcp.flags, kTcpAck | 0x08) << "packet " << i << " after the first pass";
+    EXPECT_TRUE(s.tcp_checksum_ok);
+    flows.insert({s.ip.saddr_be, s.tcp.sport_be});
+  }
+  EXPECT_GE(flows.size(), 290u);  // uniform picks, six per flow: nearly every flow
+  EXPECT_LE(flows.size(), 300u);
+}
+
+TEST(Workload, FullConnectionsRepeatTheirHandshakes) {
+  WorkloadSpec spec = spec_of("flows=10,mix=full,ppf=4");
+  PacketCursor cursor(spec);
+  uint8_t frame[2048];
+  for (uint64_t i = 0; i < cursor.packets_per_pass(); ++i) cursor.next(frame);
+  Seen s = inspect(frame, cursor.next(frame));
+  EXPECT_EQ(s.tcp.flags, kTcpSyn);  // a second pass opens the connections again
+}
+
 TEST(Workload, DataMixHasNoHandshakeAndReachesAlmostEveryFlow) {
   WorkloadSpec spec = spec_of("flows=5000,mix=data,ppf=4");
   PacketCursor cursor(spec);

@@ -185,7 +185,10 @@ uint64_t PacketCursor::random() {
 PacketCursor::PacketCursor(const WorkloadSpec& spec) : spec_(spec), factory_(spec), rng_state_(spec.seed) {
   switch (spec.mix) {
     case Mix::syn: per_pass_ = spec.flows; break;
-    case Mix::established: per_pass_ = spec.flows + spec.flows * spec.packets_per_flow; break;
+    case Mix::established:
+      per_pass_ = spec.flows + spec.flows * spec.packets_per_flow;
+      restart_ = spec.flows;  // later passes: the data again, not the handshakes
+      break;
     case Mix::full:
     case Mix::data: per_pass_ = spec.flows * spec.packets_per_flow; break;
   }
@@ -220,7 +223,7 @@ uint16_t PacketCursor::next(uint8_t* out) {
     pending_reply_ = false;
     return factory_.build(reply_flow_, reply_kind_, true, reply_len_, out);
   }
-  if (position_ == per_pass_) position_ = 0;
+  if (position_ == per_pass_) position_ = restart_;
   const uint64_t p = position_++;
   uint64_t flow = 0;
   int kind = 0;

@@ -8,7 +8,8 @@
 // Mixes:
 //   syn          every packet is a SYN of a new flow (a connection storm)
 //   established  one SYN per flow first (so the balancer knows the flow), then data
-//                packets; which flow each data packet belongs to follows `popularity`
+//                packets; which flow each data packet belongs to follows `popularity`.
+//                An endless cursor repeats only the data: its SYNs come once
 //   full         per flow: SYN, ACK, (packets_per_flow - 3) data packets, FIN
 //   data         flows * packets_per_flow data packets, no handshake, flows picked by
 //                `popularity`: mid-connection traffic, for a balancer that recovers flows
@@ -67,7 +68,9 @@ constexpr uint16_t kImixSizes[] = {60, 60, 60, 60, 60, 60, 60, 590, 590, 590, 59
 uint16_t build_frame(const WorkloadSpec& spec, uint64_t flow, int kind, bool reply, uint16_t frame_len,
                      uint8_t* out);
 
-// Yields the workload's packets in order, endlessly (it starts over at the end).
+// Yields the workload's packets in order, endlessly: after a pass it starts over,
+// except that mix=established's later passes leave out its SYNs (a repeated SYN for a
+// flow the balancer already has would take its slow path, not the established one).
 // Builds frames fast from per-(kind, direction, length) templates made for flow 0:
 // a copy and an incremental checksum patch of the fields that depend on the flow.
 // Produces exactly the bytes build_frame() does.
@@ -92,7 +95,7 @@ class PacketCursor {
   explicit PacketCursor(const WorkloadSpec& spec);
   // Fills `out`; returns the frame length.
   uint16_t next(uint8_t* out);
-  uint64_t packets_per_pass() const { return per_pass_; }
+  uint64_t packets_per_pass() const { return per_pass_; }  // the first pass's
 
  private:
   uint16_t frame_len();
@@ -102,6 +105,7 @@ class PacketCursor {
   FrameFactory factory_;
   uint64_t rng_state_;
   uint64_t position_ = 0;   // within the pass
+  uint64_t restart_ = 0;    // where a later pass starts (after mix=established's SYNs)
   uint64_t per_pass_ = 0;
   bool pending_reply_ = false;
   uint64_t reply_flow_ = 0;
