@@ -11,8 +11,9 @@
 //
 // --mbuf-priv gives the generator's mbufs a private area of BYTES (a multiple of 8;
 // default 0), so that their data is not where lbdp's receive path guesses it
-// (prefetch.hpp) and lbdp takes its exact-address prefetches instead: a pool of another
-// layout, as some PMDs and applications use, for the smoke test.
+// (prefetch.hpp) and lbdp takes its other way of prefetching packet data (the burst's
+// own offset from mbuf to data): a pool of another layout, as some PMDs and
+// applications use, for the smoke test.
 //
 // After the warm-up (for mix=established: until the generator has sent every flow's
 // SYN and WARMUP seconds passed) it measures for DURATION seconds and prints one line:
