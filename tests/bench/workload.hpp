@@ -9,7 +9,7 @@
 //   syn          every packet is a SYN of a new flow (a connection storm)
 //   established  one SYN per flow first (so the balancer knows the flow), then data
 //                packets; which flow each data packet belongs to follows `popularity`.
-//                An endless cursor repeats only the data: its SYNs come once
+//                An endless cursor repeats only the data: its SYNs come once.
 //   full         per flow: SYN, ACK, (packets_per_flow - 3) data packets, FIN
 //   data         flows * packets_per_flow data packets, no handshake, flows picked by
 //                `popularity`: mid-connection traffic, for a balancer that recovers flows
