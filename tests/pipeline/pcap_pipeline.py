@@ -1048,6 +1048,37 @@ def case_reply_tuple(lbdp):
     return check, f"{len(frames)} in, {len(out)} out, reply_tuple_taken {run.stats.drops.get('reply_tuple_taken', 0)}"
 
 
+def case_same_burst_handshakes(lbdp):
+    """Handshakes whose packets share a receive burst: SYN, ACK and data of one client
+    after another. The worker looks up a whole burst's keys before it forwards any
+    packet (dataplane/worker.cpp), so the ACK and data find no flow then; a flow
+    created by a SYN must still serve the packets after it in the same burst (the
+    lookup is made again once the table has changed). Every packet comes out, to its
+    flow's backend."""
+    check = Check()
+    conf = config_text("nat", "rr", 8080)
+    clients = 80  # 240 frames: one full burst (BURST) and a part-full one
+    frames = []
+    for c in range(clients):
+        mac, ip, port = "02:c2:00:00:%02x:%02x" % (c >> 8, c & 0xFF), "198.18.0.%d" % (10 + c), 41000 + c
+        frames += [tcp_frame(mac, ip, port, VIP, VIP_PORT, "S", 3 * c, seq=100),
+                   tcp_frame(mac, ip, port, VIP, VIP_PORT, "A", 3 * c + 1, seq=101, ack=1),
+                   tcp_frame(mac, ip, port, VIP, VIP_PORT, "PA", 3 * c + 2, seq=101, ack=1, payload=payload(20, c))]
+    run = lbdp.run("same-burst", conf, frames)
+    out = run.outputs[0]
+    check_drops(check, run.stats, {})
+    check.equal("packets out", len(out), len(frames))
+    check.equal("stats: flows created", run.stats.event("flows_created"), clients)
+    backend_of = {}
+    for e in out:
+        pkt = Ether(e)
+        backend_of.setdefault(pkt[TCP].sport, set()).add(pkt[IP].dst)
+    split = sorted(port for port, dsts in backend_of.items() if len(dsts) != 1)
+    check.equal("client ports whose packets went to more than one backend", split, [])
+    check.equal("client ports seen", len(backend_of), clients)
+    return check, f"{len(frames)} in ({clients} handshakes), {len(out)} out"
+
+
 # --------------------------------------------------------------------------- main
 
 CASES = [
@@ -1062,6 +1093,7 @@ CASES = [
     ("9 replay warm-up", case_replay_warmup),
     ("10 nat reply tuple held by another VIP's flow", case_reply_tuple),
     ("11 generator path smoke (lbbench)", case_generator_smoke),
+    ("12 handshakes within one burst", case_same_burst_handshakes),
 ]
 
 
