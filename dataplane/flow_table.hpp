@@ -264,6 +264,20 @@ class FlowTable {
     if (buckets_[h.primary].overflow == 0) return nullptr;
     return find_in(secondary(h), key, h.sig, reply);
   }
+  // lookup(), and whether the key's signature is absent from its buckets: then
+  // (*unindexed) no flow at all is indexed under h, so a lookup of any other key with
+  // the same h (a nat flow's reply tuple shares its client-keyed hash) would miss too.
+  // A new connection's SYN usually finds its primary bucket without the signature and
+  // not overflowed, and is spared the full lookup here and the reply tuple's later.
+  Flow* lookup(const FlowKey& key, const Hashed& h, bool* reply, bool* unindexed) const {
+    const Bucket& primary = buckets_[h.primary];
+    if (!match(primary, h.sig) && primary.overflow == 0) {
+      *unindexed = true;
+      return nullptr;
+    }
+    *unindexed = false;
+    return lookup(key, h, reply);
+  }
   // Whether `flow` (found earlier in this burst) still holds `key` in the given direction.
   static bool still_holds(const Flow* flow, const FlowKey& key, bool reply) {
     return (flow->flags & kFlowInUse) && (reply ? flow->rev : flow->fwd) == key && (!reply || flow_has_rev(*flow));

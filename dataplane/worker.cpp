@@ -69,6 +69,7 @@ class Pipeline {
     uint32_t candidate;  // FlowTable::candidate(hashed), then candidate_secondary()
     Flow* found;         // looked up when flows->mutations() was lookups_at_
     bool found_reply;
+    bool unindexed;      // no index slot carried the key's signature (see current_flow)
     Path path;
     uint16_t in_port;
   };
@@ -186,6 +187,7 @@ void Pipeline::process_burst(rte_mbuf** pkts, uint16_t n, bool owned) {
   for (uint16_t i = 0; i < count; ++i) {
     Pending& p = pending[i];
     p.found_reply = false;  // lookups leave it alone on a miss
+    p.unindexed = p.candidate == FlowTable::kNone;
     p.found = flows.lookup_from(p.key, p.hashed, p.candidate, &p.found_reply);
   }
   lookups_at_ = flows.mutations();
@@ -201,7 +203,7 @@ Flow* Pipeline::current_flow(Pending& p, bool* reply) {
     *reply = p.found_reply;
     return p.found;
   }
-  return w_.flows->lookup(p.key, p.hashed, reply);
+  return w_.flows->lookup(p.key, p.hashed, reply, &p.unindexed);
 }
 
 void Pipeline::dispatch(Pending& p) {
@@ -373,8 +375,10 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
     // the backend could not tell the two apart), and for a client claiming one of the
     // appliance's own addresses (replies to it would never come back to this flow).
     const FlowKey rev{b.addr_be, key.saddr_be, b.port_be, key.sport_be};
+    // Skipped when the key's own lookup saw no slot with its signature (p.unindexed):
+    // the reply tuple's slot would carry the same hash.
     bool reply = false;
-    if (w_.flows->lookup(rev, p.hashed, &reply)) return drop(m, Drop::reply_tuple_taken), nullptr;
+    if (!p.unindexed && w_.flows->lookup(rev, p.hashed, &reply)) return drop(m, Drop::reply_tuple_taken), nullptr;
     if (s_.address_kind(key.saddr_be) & kAddrLocal) return drop(m, Drop::own_source), nullptr;
     f = w_.flows->create_client_keyed(key, rev, p.hashed, state, w_.now_ms);
   } else {

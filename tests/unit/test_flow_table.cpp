@@ -281,6 +281,48 @@ TEST(FlowTable, ClientKeyedFlowsOfOneClientShareABucketPair) {
   EXPECT_EQ(t->check_invariants(), "");
 }
 
+// lookup(key, h, reply, unindexed): "unindexed" lets the worker skip a nat SYN's check
+// of its reply tuple, which is hashed alike. It must never be said of a client that has
+// a flow (in either bucket of its pair), and it should be said of most that have none.
+TEST(FlowTable, UnindexedIsNeverSaidOfAClientWithAFlow) {
+  constexpr uint32_t kCap = 1024;
+  TestTable t(kCap, kTimeouts);
+  // Clients with up to 16 flows each (one per VIP): crowded bucket pairs overflow into
+  // their secondaries, so both kinds of placement are probed.
+  std::vector<std::pair<FlowKey, FlowKey>> live;
+  for (uint32_t c = 0; live.size() < kCap * 3 / 4; ++c)
+    for (uint32_t v = 0; v <= c % 16 && live.size() < kCap * 3 / 4; ++v) {
+      FlowKey fwd = key(c), rev = rkey(c);
+      fwd.daddr_be += v;
+      rev.saddr_be += v;
+      if (create_nat(*t, fwd, rev, FlowState::established, 0)) live.push_back({fwd, rev});
+    }
+  ASSERT_EQ(t->check_invariants(), "");
+  ASSERT_GT(t->secondary_keys(), 0u) << "the test needs keys in their secondary buckets";
+  for (const auto& [fwd, rev] : live) {
+    // Another connection of the same client (a new VIP): not present, but indexed alike.
+    FlowKey other = fwd;
+    other.daddr_be += 1000;
+    bool reply = false, unindexed = true;
+    EXPECT_EQ(t->lookup(other, t->hash_client(other.saddr_be, other.sport_be), &reply, &unindexed), nullptr);
+    EXPECT_FALSE(unindexed) << "client " << fwd.saddr_be << " has a flow";
+    unindexed = true;
+    EXPECT_EQ(t->lookup(fwd, t->hash_client(fwd.saddr_be, fwd.sport_be), &reply, &unindexed),
+              find_from_client(*t, fwd));
+    EXPECT_FALSE(unindexed);
+  }
+  // Clients with no flow: the answer agrees with lookup(), and the flag says so for most.
+  uint32_t said = 0, probes = 0;
+  for (uint32_t c = 100000; c < 104000; ++c, ++probes) {
+    const FlowKey fwd = key(c);
+    const FlowTable::Hashed h = t->hash_client(fwd.saddr_be, fwd.sport_be);
+    bool reply = false, unindexed = false;
+    EXPECT_EQ(t->lookup(fwd, h, &reply, &unindexed), nullptr);
+    said += unindexed;
+  }
+  EXPECT_GT(said, probes / 2) << "most absent clients' signatures are absent from their primary bucket";
+}
+
 TEST(FlowTable, KeysDifferingInOneFieldAreDistinct) {
   TestTable t(64, kTimeouts);
   FlowKey base{0x01020304u, 0x05060708u, 1000, 80};
