@@ -90,8 +90,9 @@ int sched_pick_out_of_line(SchedKind kind, const SchedVip& vip, SchedState& stat
 
 // Index into vip.backends of the chosen backend, or kNoBackend. The few-instruction
 // schedulers (rr, maglev, sh) are inlined into the caller, which a SYN pays for
-// otherwise with two calls, one of them indirect.
-inline int sched_pick(SchedKind kind, const SchedVip& vip, SchedState& state, const SchedInput& in) {
+// otherwise with two calls, one of them indirect. `in` is taken by value so that,
+// inlined, it stays in registers and is stored only on the out-of-line branch.
+inline int sched_pick(SchedKind kind, const SchedVip& vip, SchedState& state, SchedInput in) {
   if (vip.count == 0) return kNoBackend;
   switch (kind) {
     case SchedKind::rr: return sched_pick_rr(vip, state);

@@ -26,6 +26,7 @@ void Snapshot::index_vips() {
   vip_slots_.assign(size, 0);
   vip_mask_ = size - 1;
   for (size_t v = 0; v < vips.size(); ++v) {
+    vips[v].sched = vips[v].sched_view();
     uint64_t key = (static_cast<uint64_t>(vips[v].addr_be) << 16) | vips[v].port_be;
     uint32_t i = slot_of(key, vip_mask_);
     while (vip_keys_[i] != 0) i = (i + 1) & vip_mask_;

@@ -64,6 +64,9 @@ struct VipSnap {
   std::vector<uint16_t> maglev;              // maglev/sh only
   std::vector<uint32_t> local_addrs_be;      // fullnat only
 
+  // sched_view() as index_vips() found it, once the snapshot was complete (what the
+  // workers read: a SYN is spared building the view from the vectors).
+  SchedVip sched{};
   SchedVip sched_view() const {
     return SchedVip{sched_backends.data(), static_cast<uint16_t>(sched_backends.size()),
                     maglev.empty() ? nullptr : maglev.data(), static_cast<uint32_t>(maglev.size())};

@@ -363,7 +363,7 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   // Only Maglev reads the 4-tuple's hash; the others are spared computing it.
   const uint64_t flow_hash = vip.scheduler == SchedKind::maglev ? hash_flow_key(key) : 0;
   SchedInput in{flow_hash, client_hash, open_flows_all_workers, w_.shared};
-  int chosen = sched_pick(vip.scheduler, vip.sched_view(), s_.sched_state[w_.index][vip.id], in);
+  int chosen = sched_pick(vip.scheduler, vip.sched, s_.sched_state[w_.index][vip.id], in);
   if (chosen == kNoBackend) return drop(m, Drop::no_backend), nullptr;
   const BackendSnap& b = vip.backends[chosen];
   const FlowState state = syn ? FlowState::syn_sent : FlowState::established;
