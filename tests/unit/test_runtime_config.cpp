@@ -494,6 +494,11 @@ TEST(BuildSnapshot, IneligibleBackendsStayOutOfTheMaglevTable) {
   EXPECT_EQ(view.count, 5);
   EXPECT_EQ(view.maglev_size, 65537u);
   EXPECT_EQ(view.maglev, vs.maglev.data());
+  // The view the workers read, made when the snapshot was complete, is the same.
+  EXPECT_EQ(vs.sched.backends, vs.sched_backends.data());
+  EXPECT_EQ(vs.sched.count, view.count);
+  EXPECT_EQ(vs.sched.maglev, view.maglev);
+  EXPECT_EQ(vs.sched.maglev_size, view.maglev_size);
 }
 
 // Health pushed by lbcp: warning and dead take a backend out of scheduling (and out of
@@ -636,6 +641,7 @@ TEST(BuildSnapshot, NoEligibleBackendGivesAnEmptyTable) {
   auto snap = snapshot_of(c, n, ids);
   EXPECT_TRUE(snap->vips[0].maglev.empty());
   EXPECT_EQ(snap->vips[0].sched_view().maglev, nullptr);
+  EXPECT_EQ(snap->vips[0].sched.maglev, nullptr);
   for (const auto& sb : snap->vips[0].sched_backends) EXPECT_FALSE(sb.eligible);
 }
 
