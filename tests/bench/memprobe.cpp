@@ -2,16 +2,15 @@
 // has at 1 K to 10 M flows. bench-replay prints it beside the balancer's figures: an
 // established packet reads two random lines (its index bucket and its flow entry), so
 // once the table outgrows the caches, two independent line reads per packet are the
-// floor as long as the two lie in different pages.
+// floor. (Two lines of one page, read back to back, may cost less: same_page_pair.)
 //   memprobe [MB ...]     (default: 1 8 88 880, the tables of 1 K .. 10 M flows)
 // Prints per size, in TSC cycles:
 //   chase        one dependent read after another (the latency of a miss)
 //   independent  reads whose addresses do not depend on each other (what a burst with
 //                prefetching pays per line, limited by the misses in flight)
-//   same_page_pair  two independent reads of lines in one 4 KB page, per pair (what a
-//                bucket and an entry kept in one page would cost; on a virtual machine
-//                whose host maps guest memory with 4 KB pages, guest hugepages do not
-//                spare the second translation, and this shows what it costs)
+//   same_page_pair  two independent reads of lines in one 4 KB page, back to back, per
+//                pair (against two independent lines: what the second line's address
+//                translation and memory row cost, which a pair in one page shares)
 // Memory comes from 2 MB hugepages when some are free (as DPDK's does), else from
 // ordinary pages with transparent hugepages requested.
 #include <sys/mman.h>
