@@ -228,8 +228,10 @@ class FlowTable {
   void prefetch_bucket(const Hashed& h) const { __builtin_prefetch(&buckets_[h.primary]); }
 
   // The first reference whose signature matches in the key's primary bucket, with its
-  // entry prefetched. kNone when the key is certainly absent; kProbeSecondary (with the
-  // secondary bucket prefetched) when the primary has no match but has overflowed.
+  // entry prefetched. kNone when no slot of the key's buckets carries its signature, so
+  // that no flow is indexed under h at all (the worker relies on this meaning: see the
+  // four-argument lookup()); kProbeSecondary (with the secondary bucket prefetched)
+  // when the primary has no match but has overflowed.
   // Confirming a match needs the entry's key, a cache miss in a large table; fetching
   // all of a burst's candidates first lets those misses overlap.
   uint32_t candidate(const Hashed& h) const {
@@ -239,7 +241,8 @@ class FlowTable {
     __builtin_prefetch(&buckets_[secondary(h)]);
     return kProbeSecondary;
   }
-  // candidate() for a key that got kProbeSecondary.
+  // candidate() for a key that got kProbeSecondary (kNone, again, when the secondary
+  // has no slot with the signature either).
   uint32_t candidate_secondary(const Hashed& h) const {
     const Bucket& second = buckets_[secondary(h)];
     if (unsigned m = match(second, h.sig)) return prefetched(second.ref[slot_of(m)] & kRefMask);

@@ -65,7 +65,8 @@ struct VipSnap {
   std::vector<uint32_t> local_addrs_be;      // fullnat only
 
   // sched_view() as index_vips() found it, once the snapshot was complete (what the
-  // workers read: a SYN is spared building the view from the vectors).
+  // workers read: a SYN is spared building the view from the vectors). It points into
+  // this VipSnap's vectors: a copy would still point into the original's.
   SchedVip sched{};
   SchedVip sched_view() const {
     return SchedVip{sched_backends.data(), static_cast<uint16_t>(sched_backends.size()),
