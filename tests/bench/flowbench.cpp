@@ -8,13 +8,13 @@
 // Fills a table of FLOWS * 1.05 entries with FLOWS nat (client-keyed) flows, then per
 // round looks up 5,120,000 keys of random flows in bursts of 128 through the worker's
 // stages: hash_client() and prefetch_bucket() for the burst, candidate() (and
-// candidate_secondary()), lookup_from() and touch(). Prints one line per round and the
-// fastest:
+// candidate_secondary()), lookup_from() and touch() (which, as on a busy flow, rarely
+// writes: here never). A lookup's figure includes drawing its key at random, a few
+// cycles, the same for every build. Prints one line per round and the fastest:
 //   flowbench flows=.. round=.. cycles_per_lookup=..
 //   flowbench flows=.. bytes_per_flow=.. hugepages=0|1 fastest_cycles_per_lookup=..
-// Memory comes from 2 MB hugepages when enough are free, else from ordinary pages with
-// transparent hugepages requested. Prints figures; asserts only that every key is found.
-#include <sys/mman.h>
+// Memory as memprobe's (bench_memory.hpp). Prints figures; asserts only that every key
+// is found.
 #include <x86intrin.h>
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "bench_memory.hpp"
 #include "flow_table.hpp"
 
 namespace {
@@ -48,20 +49,12 @@ int main(int argc, char** argv) {
   }
   const uint32_t n = static_cast<uint32_t>(flows);
   const uint32_t capacity = n + n / 20;
-  constexpr size_t kHuge = 2u << 20;
-  const size_t bytes = (lb::FlowTable::memory_bytes(capacity) + kHuge - 1) / kHuge * kHuge;
-  bool huge = true;
-  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-  if (mem == MAP_FAILED) {
-    huge = false;
-    mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-      std::perror("flowbench: mmap");
-      return 1;
-    }
-    madvise(mem, bytes, MADV_HUGEPAGE);
+  const bench::Region mem = bench::map_region(lb::FlowTable::memory_bytes(capacity));
+  if (!mem.base) {
+    std::perror("flowbench: mmap");
+    return 1;
   }
-  lb::FlowTable table(mem, capacity, {5000, 900000, 3000}, ignore_removal, nullptr);
+  lb::FlowTable table(mem.base, capacity, {5000, 900000, 3000}, ignore_removal, nullptr);
   for (uint32_t i = 0; i < n; ++i) {
     const lb::FlowKey k = client_key(i);
     const lb::FlowKey reply{0xc0a80001u, k.saddr_be, 80, k.sport_be};
@@ -106,7 +99,7 @@ int main(int argc, char** argv) {
     fastest = round == 1 ? cycles : std::min(fastest, cycles);
   }
   std::printf("flowbench flows=%u bytes_per_flow=%zu hugepages=%d fastest_cycles_per_lookup=%.1f\n", n,
-              lb::FlowTable::memory_bytes(capacity) / capacity, huge ? 1 : 0, fastest);
-  munmap(mem, bytes);
+              lb::FlowTable::memory_bytes(capacity) / capacity, mem.huge ? 1 : 0, fastest);
+  bench::unmap_region(mem);
   return 0;
 }

@@ -13,7 +13,6 @@
 //                translation and memory row cost, which a pair in one page shares)
 // Memory comes from 2 MB hugepages when some are free (as DPDK's does), else from
 // ordinary pages with transparent hugepages requested.
-#include <sys/mman.h>
 #include <x86intrin.h>
 
 #include <algorithm>
@@ -24,29 +23,14 @@
 #include <random>
 #include <vector>
 
+#include "bench_memory.hpp"
+
 namespace {
-
-struct Region {
-  char* base = nullptr;
-  size_t bytes = 0;
-  bool huge = false;
-};
-
-Region map_region(size_t bytes) {
-  constexpr size_t kHuge = 2u << 20;
-  bytes = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-  if (p != MAP_FAILED) return Region{static_cast<char*>(p), bytes, true};
-  p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return Region{};
-  madvise(p, bytes, MADV_HUGEPAGE);
-  return Region{static_cast<char*>(p), bytes, false};
-}
 
 // Cycles per read: a random cyclic permutation of the region's lines, followed one
 // after another; then the same lines read in an order that does not depend on the data.
 void probe(size_t mb) {
-  Region r = map_region(mb << 20);
+  const bench::Region r = bench::map_region(mb << 20);
   if (!r.base) {
     std::printf("memprobe size_mb=%zu error=no_memory\n", mb);
     return;
@@ -77,7 +61,7 @@ void probe(size_t mb) {
   std::printf("memprobe size_mb=%zu hugepages=%d chase_cycles=%.0f independent_cycles=%.1f same_page_pair_cycles=%.1f check=%u\n",
               mb, r.huge ? 1 : 0, static_cast<double>(t1 - t0) / reads, static_cast<double>(t2 - t1) / reads,
               static_cast<double>(t3 - t2) / (reads / 2), static_cast<unsigned>(sum & 1));
-  munmap(r.base, r.bytes);
+  bench::unmap_region(r);
 }
 
 }  // namespace
