@@ -394,7 +394,8 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   __builtin_memcpy(f->client_mac, p.eth->src, 6);
   if constexpr (M == FwdMode::fullnat) {
     // A local port of this worker's residue class (port % workers == index), so the
-    // backend's reply names its owner; probe until the reverse tuple is free.
+    // backend's reply names its owner; probe until the reverse tuple is free. (The
+    // benchmark's fullnat replies predict this order: tests/bench/workload.hpp, local=.)
     const uint32_t workers = s_.workers;
     const uint32_t local = vip.local_addrs_be[((client_hash >> 32) * vip.local_addrs_be.size()) >> 32];
     const uint32_t first = (1024 + workers - 1) / workers;  // smallest k with k*workers >= 1024

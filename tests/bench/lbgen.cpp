@@ -27,7 +27,7 @@ struct PcapRecordHeader {
   std::fprintf(stderr,
                "usage: lbgen -w SPEC -o FILE [-n PACKETS]\n"
                "  SPEC: key=value,... with flows, ppf, mix=syn|established|full|data, size=64|1500|imix,\n"
-               "        pop=uniform|zipf, zipf=S, vips, replies=BACKEND_ADDR, seed\n");
+               "        pop=uniform|zipf, zipf=S, vips, replies=BACKEND_ADDR, local=FULLNAT_LOCAL_ADDR, seed\n");
   std::exit(2);
 }
 

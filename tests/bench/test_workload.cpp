@@ -192,6 +192,44 @@ TEST(Workload, RepliesComeFromTheBackendToTheClient) {
   }
 }
 
+TEST(Workload, FullnatRepliesGoToTheLocalPortOfTheFlowsCreationOrder) {
+  WorkloadSpec spec = spec_of("flows=300,mix=established,ppf=2,replies=198.18.1.11,local=198.18.1.2");
+  PacketCursor cursor(spec);
+  uint8_t frame[2048];
+  std::set<uint16_t> ports;
+  // The SYNs, flow 0 to 299 in order, then data; each followed by its reply.
+  for (uint64_t i = 0; i < 2 * (300 + 600); i += 2) {
+    Seen fwd = inspect(frame, cursor.next(frame));
+    Seen rep = inspect(frame, cursor.next(frame));
+    const uint64_t flow = ntoh16(fwd.tcp.sport_be) - 1024u + (ntoh32(fwd.ip.saddr_be) - 0xc6130000u) * 4096u;
+    if (i < 600) {
+      EXPECT_EQ(flow, i / 2);
+    }
+    EXPECT_EQ(rep.ip.saddr_be, parse_ipv4("198.18.1.11")->be());
+    EXPECT_EQ(rep.ip.daddr_be, parse_ipv4("198.18.1.2")->be());
+    EXPECT_EQ(rep.tcp.sport_be, hton16(80));
+    EXPECT_EQ(ntoh16(rep.tcp.dport_be), 1024 + flow);
+    EXPECT_TRUE(rep.tcp_checksum_ok);
+    ports.insert(rep.tcp.dport_be);
+  }
+  EXPECT_EQ(ports.size(), 300u);
+}
+
+TEST(Workload, FullnatRepliesOnlyWhereTheirPortsCanBePredicted) {
+  std::string error;
+  EXPECT_FALSE(parse_workload("flows=10,local=198.18.1.2", &error));
+  EXPECT_NE(error.find("replies"), std::string::npos) << error;
+  EXPECT_FALSE(parse_workload("flows=10,mix=full,replies=198.18.1.11,local=198.18.1.2", &error));
+  EXPECT_NE(error.find("mix=established"), std::string::npos) << error;
+  EXPECT_FALSE(parse_workload("flows=64513,replies=198.18.1.11,local=198.18.1.2", &error));
+  EXPECT_NE(error.find("64512"), std::string::npos) << error;
+  EXPECT_TRUE(parse_workload("flows=64512,replies=198.18.1.11,local=198.18.1.2", &error)) << error;
+  EXPECT_FALSE(parse_workload("replies=198.18.1.11,local=0.0.0.0", &error));
+  auto spec = parse_workload("flows=5,replies=198.18.1.11,local=198.18.1.2", &error);
+  ASSERT_TRUE(spec);
+  EXPECT_NE(describe(*spec).find(",local=198.18.1.2"), std::string::npos) << describe(*spec);
+}
+
 TEST(Workload, SameSeedSameBytesOtherSeedOtherOrder) {
   WorkloadSpec a = spec_of("flows=1000,mix=established,ppf=5,seed=7");
   WorkloadSpec b = a;
@@ -221,7 +259,8 @@ TEST(Workload, BadSpecsAreRefused) {
 }
 
 TEST(Workload, TemplatesProduceTheSameBytesAsBuildingFromScratch) {
-  for (const char* text : {"flows=100000,mix=full,ppf=5,size=imix,vips=7", "flows=5000,mix=syn,replies=198.18.1.12"}) {
+  for (const char* text : {"flows=100000,mix=full,ppf=5,size=imix,vips=7", "flows=5000,mix=syn,replies=198.18.1.12",
+                           "flows=5000,mix=established,replies=198.18.1.12,local=198.18.1.2"}) {
     WorkloadSpec spec = spec_of(text);
     FrameFactory factory(spec);
     uint8_t fast[2048], slow[2048];

@@ -66,12 +66,25 @@ std::optional<WorkloadSpec> parse_workload(std::string_view text, std::string* e
       auto addr = parse_ipv4(value);
       ok = addr.has_value();
       if (ok) spec.replies = true, spec.reply_backend_be = addr->be();
+    } else if (key == "local") {
+      auto addr = parse_ipv4(value);
+      ok = addr.has_value() && addr->be() != 0;
+      if (ok) spec.reply_local_be = addr->be();
     } else {
       return *error = "unknown workload key '" + std::string(key) + "'", std::nullopt;
     }
     if (!ok) return *error = "bad value for " + std::string(key) + ": '" + std::string(value) + "'", std::nullopt;
   }
   if (spec.mix == Mix::full && spec.packets_per_flow < 3) spec.packets_per_flow = 3;
+  if (spec.reply_local_be) {
+    // The local ports are predicted (workload.hpp): only where the prediction holds.
+    if (!spec.replies) return *error = "local= needs replies=BACKEND_ADDR", std::nullopt;
+    if (spec.mix != Mix::established)
+      return *error = "local= needs mix=established (flows created once, in flow order)", std::nullopt;
+    if (spec.flows > kFullnatPorts)
+      return *error = "local= allows at most " + std::to_string(kFullnatPorts) + " flows (one local address's ports)",
+             std::nullopt;
+  }
   return spec;
 }
 
@@ -83,6 +96,7 @@ std::string describe(const WorkloadSpec& s) {
       << ",size=" << sizes[static_cast<int>(s.size)] << ",vips=" << s.vips << ",seed=" << s.seed;
   if (s.popularity == Popularity::zipf) out << ",zipf=" << s.zipf_s;
   if (s.replies) out << ",replies=" << to_string(Ipv4::from_be(s.reply_backend_be));
+  if (s.reply_local_be) out << ",local=" << to_string(Ipv4::from_be(s.reply_local_be));
   return out.str();
 }
 
@@ -111,11 +125,11 @@ uint16_t build_frame(const WorkloadSpec& spec, uint64_t flow, int kind, bool rep
   ip->ttl = 64;
   ip->proto = kProtoTcp;
   ip->saddr_be = reply ? spec.reply_backend_be : t.client_be;
-  ip->daddr_be = reply ? t.client_be : t.vip_be;
+  ip->daddr_be = reply ? (spec.reply_local_be ? spec.reply_local_be : t.client_be) : t.vip_be;
   ip->check = csum_compute(ip, sizeof(Ipv4Hdr));
   auto* tcp = reinterpret_cast<TcpHdr*>(out + sizeof(EtherHdr) + sizeof(Ipv4Hdr));
   tcp->sport_be = reply ? hton16(spec.reply_port) : t.client_port_be;
-  tcp->dport_be = reply ? t.client_port_be : t.vip_port_be;
+  tcp->dport_be = reply ? (spec.reply_local_be ? hton16(fullnat_local_port(flow)) : t.client_port_be) : t.vip_port_be;
   tcp->seq_be = hton32(static_cast<uint32_t>(flow * 7919 + 1));
   tcp->ack_be = kind == 0 && !reply ? 0 : hton32(1);
   tcp->data_off = 5 << 4;
@@ -161,7 +175,9 @@ uint16_t FrameFactory::build(uint64_t flow, int kind, bool reply, uint16_t frame
     csum_replace2(&tcp->check, *field, value);
     *field = value;
   };
-  if (reply) {
+  if (reply && spec_.reply_local_be) {  // fullnat: to the flow's local port (the address is the template's)
+    patch_port(&tcp->dport_be, hton16(fullnat_local_port(flow)));
+  } else if (reply) {
     patch_addr(&ip->daddr_be, ft.client_be);
     patch_port(&tcp->dport_be, ft.client_port_be);
   } else {

@@ -17,6 +17,12 @@
 //                so once every flow is known each packet takes the established path
 // With `replies`, every client packet is followed by a reply from the flow's backend
 // (`reply_backend`, as nat without a second backend would see it: backend -> client).
+// With `local` as well, the replies are fullnat's: backend -> that local address, to the
+// port lbdp gave the flow. lbdp does not say which; the generator assumes what one worker
+// with one local address does when flows are created in flow order: flow i gets local
+// port 1024 + i (kFullnatFirstPort; dataplane/worker.cpp, new_flow). Hence `local` needs
+// mix=established (its SYNs come once, in flow order) and at most kFullnatPorts flows;
+// a replay whose replies lbdp cannot match counts them as dropped (no_flow).
 //
 // Thread-safety: a Workload is immutable after construction; PacketCursor is per thread.
 #pragma once
@@ -43,13 +49,19 @@ struct WorkloadSpec {
   uint32_t vips = 1;
   bool replies = false;
   uint32_t reply_backend_be = 0;    // address replies come from (network order)
+  uint32_t reply_local_be = 0;      // fullnat: local address replies go to (0: nat replies)
   uint16_t reply_port = 80;
   uint64_t seed = 1;
   uint8_t src_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
   uint8_t dst_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
 };
 
-// Parses "key=value,key=value" (keys: flows ppf mix size pop zipf vips replies seed);
+// fullnat replies (`local`): flow i's local port, as one lbdp worker allocates them.
+constexpr uint16_t kFullnatFirstPort = 1024;
+constexpr uint32_t kFullnatPorts = 65536 - kFullnatFirstPort;
+inline uint16_t fullnat_local_port(uint64_t flow) { return static_cast<uint16_t>(kFullnatFirstPort + flow); }
+
+// Parses "key=value,key=value" (keys: flows ppf mix size pop zipf vips replies local seed);
 // nullopt with *error set on a bad key or value.
 std::optional<WorkloadSpec> parse_workload(std::string_view text, std::string* error);
 std::string describe(const WorkloadSpec& spec);

@@ -18,6 +18,7 @@ compared field by field and then byte for byte with the expected rewrite.
 
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -898,6 +899,29 @@ def lbgen(tmp, name, spec):
     return path, read_pcap(path)
 
 
+def check_fullnat_local_ports(check, outputs):
+    """lbgen's fullnat replies (local=) went where lbgen meant them to: each forward
+    packet left from the local port lbgen predicts for its flow (1024 + flow, the flow
+    read from the IPv4 id lbgen writes, which lbdp leaves alone), and each reply reached
+    that flow's client (workload.hpp's flow_tuple). A reply aimed at another flow's port
+    would be forwarded to that flow's client, not dropped."""
+    wrong_port = wrong_client = forward = replies = 0
+    for _, f in outputs:
+        ip_id, = struct.unpack("!H", f[18:20])
+        src, dst = f[26:30], f[30:34]
+        sport, dport = struct.unpack("!HH", f[34:38])
+        if src == socket.inet_aton(LOCAL_ADDR):
+            forward += 1
+            wrong_port += sport != 1024 + ip_id
+        else:
+            replies += 1
+            client = socket.inet_aton("198.19.0.0")[:2] + struct.pack("!H", ip_id >> 12)
+            wrong_client += dst != client or dport != 1024 + (ip_id & 4095)
+    check.expect(forward > 0 and replies > 0, f"{forward} forward packets and {replies} replies out")
+    check.equal("forward packets not from the predicted local port", wrong_port, 0)
+    check.equal("replies not to their flow's client", wrong_client, 0)
+
+
 def case_replay_smoke(lbdp):
     """The replay benchmark's workloads, once through lbdp: every packet is forwarded or
     counted in a drop reason, and the output capture holds what lbdp says it sent. Not
@@ -908,6 +932,10 @@ def case_replay_smoke(lbdp):
         ("full", "flows=2000,mix=full,ppf=5,size=imix", config_text("nat", "rr", 8080), {}),
         ("replies", "flows=1000,mix=established,ppf=3,replies=198.18.1.11",
          config_text("nat", "rr", 80, backends=BACKENDS[:1]), {}),
+        # fullnat replies to the local ports the generator predicts (workload.hpp): a
+        # wrong prediction would be dropped as no_flow
+        ("replies-fullnat", f"flows=1000,mix=established,ppf=3,replies={BACKENDS[0]},local={LOCAL_ADDR}",
+         config_text("fullnat", "rr", 80, local=True, backends=BACKENDS[:1]), {}),
         # 6000 new flows into a 4096-entry table: the SYNs beyond it evict, none is lost.
         ("syn-storm", "flows=6000,mix=syn", config_text("nat", "wlc", 8080), {}),
     ]
@@ -919,6 +947,8 @@ def case_replay_smoke(lbdp):
         n_out = sum(len(o) for o in run.outputs)
         check_stats_balance(sub, run.stats, len(frames), n_out, 1, run.outputs)
         check_drops(sub, run.stats, drops)
+        if name == "replies-fullnat":
+            check_fullnat_local_ports(sub, run.all_outputs())
         sample = run.all_outputs()[::7]  # scapy is slow; lbdp's checksum code is tested in full above
         problems = [p for _, f in sample for p in checksum_problems(f)]
         sub.expect(not problems, f"{len(problems)} output checksum problems, e.g. {problems[:1]}")
