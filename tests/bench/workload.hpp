@@ -21,8 +21,9 @@
 // port lbdp gave the flow. lbdp does not say which; the generator assumes what one worker
 // with one local address does when flows are created in flow order: flow i gets local
 // port 1024 + i (kFullnatFirstPort; dataplane/worker.cpp, new_flow). Hence `local` needs
-// mix=established (its SYNs come once, in flow order) and at most kFullnatPorts flows;
-// a replay whose replies lbdp cannot match counts them as dropped (no_flow).
+// mix=established (its SYNs come once, in flow order) and at most kFullnatPorts flows.
+// Where the prediction is wrong, lbdp drops a reply (no_flow) or, when it names another
+// flow's port, sends it to that flow's client; the pipeline tests check for both.
 //
 // Thread-safety: a Workload is immutable after construction; PacketCursor is per thread.
 #pragma once
