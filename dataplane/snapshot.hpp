@@ -66,8 +66,13 @@ struct VipSnap {
 
   // sched_view() as index_vips() found it, once the snapshot was complete (what the
   // workers read: a SYN is spared building the view from the vectors). It points into
-  // this VipSnap's vectors: a copy would still point into the original's.
+  // this VipSnap's vectors, which a move keeps and a copy would not: hence movable only.
   SchedVip sched{};
+  VipSnap() = default;
+  VipSnap(VipSnap&&) = default;
+  VipSnap& operator=(VipSnap&&) = default;
+  VipSnap(const VipSnap&) = delete;
+  VipSnap& operator=(const VipSnap&) = delete;
   SchedVip sched_view() const {
     return SchedVip{sched_backends.data(), static_cast<uint16_t>(sched_backends.size()),
                     maglev.empty() ? nullptr : maglev.data(), static_cast<uint32_t>(maglev.size())};

@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_prefetch.h>
 
+#include "fullnat_ports.hpp"
 #include "prefetch.hpp"
 #include "rewrite.hpp"
 
@@ -393,17 +394,14 @@ Flow* Pipeline::new_flow(Pending& p, bool syn) {
   f->in_port = static_cast<uint8_t>(p.in_port);
   __builtin_memcpy(f->client_mac, p.eth->src, 6);
   if constexpr (M == FwdMode::fullnat) {
-    // A local port of this worker's residue class (port % workers == index), so the
-    // backend's reply names its owner; probe until the reverse tuple is free. (The
-    // benchmark's fullnat replies predict this order: tests/bench/workload.hpp, local=.)
+    // The next local port of this worker's residue class (fullnat_ports.hpp), so the
+    // backend's reply names its owner; probe until the reverse tuple is free.
     const uint32_t workers = s_.workers;
     const uint32_t local = vip.local_addrs_be[((client_hash >> 32) * vip.local_addrs_be.size()) >> 32];
-    const uint32_t first = (1024 + workers - 1) / workers;  // smallest k with k*workers >= 1024
-    const uint32_t classes = (65536 - 1 - w_.index) / workers - first + 1;
+    const uint32_t ports = fullnat_port_count(workers, w_.index);
     bool placed = false;
     for (int attempt = 0; attempt < 64 && !placed; ++attempt) {
-      uint32_t k = first + (w_.fullnat_cursor++ % classes);
-      uint16_t port = static_cast<uint16_t>(k * workers + w_.index);
+      const uint16_t port = fullnat_local_port(w_.fullnat_cursor++ % ports, workers, w_.index);
       placed = w_.flows->set_reverse(f, FlowKey{b.addr_be, local, b.port_be, hton16(port)});
     }
     if (!placed) {

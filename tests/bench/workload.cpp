@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "checksum.hpp"
+#include "fullnat_ports.hpp"
 #include "net.hpp"
 #include "packet.hpp"
 
@@ -16,6 +17,9 @@ namespace {
 constexpr uint32_t kClientBase = 0xc6130000;  // 198.19.0.0
 constexpr uint32_t kVipBase = 0xc6120064;     // 198.18.0.100
 constexpr uint16_t kHeaders = sizeof(EtherHdr) + sizeof(Ipv4Hdr) + sizeof(TcpHdr);
+// fullnat replies (`local`): flow i's local port, as one lbdp worker gives them.
+constexpr uint32_t kFullnatPorts = fullnat_port_count(1, 0);
+uint16_t reply_local_port(uint64_t flow) { return fullnat_local_port(static_cast<uint32_t>(flow), 1, 0); }
 
 template <typename T>
 bool parse_number(std::string_view v, T& out) {
@@ -129,7 +133,7 @@ uint16_t build_frame(const WorkloadSpec& spec, uint64_t flow, int kind, bool rep
   ip->check = csum_compute(ip, sizeof(Ipv4Hdr));
   auto* tcp = reinterpret_cast<TcpHdr*>(out + sizeof(EtherHdr) + sizeof(Ipv4Hdr));
   tcp->sport_be = reply ? hton16(spec.reply_port) : t.client_port_be;
-  tcp->dport_be = reply ? (spec.reply_local_be ? hton16(fullnat_local_port(flow)) : t.client_port_be) : t.vip_port_be;
+  tcp->dport_be = reply ? (spec.reply_local_be ? hton16(reply_local_port(flow)) : t.client_port_be) : t.vip_port_be;
   tcp->seq_be = hton32(static_cast<uint32_t>(flow * 7919 + 1));
   tcp->ack_be = kind == 0 && !reply ? 0 : hton32(1);
   tcp->data_off = 5 << 4;
@@ -176,7 +180,7 @@ uint16_t FrameFactory::build(uint64_t flow, int kind, bool reply, uint16_t frame
     *field = value;
   };
   if (reply && spec_.reply_local_be) {  // fullnat: to the flow's local port (the address is the template's)
-    patch_port(&tcp->dport_be, hton16(fullnat_local_port(flow)));
+    patch_port(&tcp->dport_be, hton16(reply_local_port(flow)));
   } else if (reply) {
     patch_addr(&ip->daddr_be, ft.client_be);
     patch_port(&tcp->dport_be, ft.client_port_be);

@@ -19,9 +19,10 @@
 // (`reply_backend`, as nat without a second backend would see it: backend -> client).
 // With `local` as well, the replies are fullnat's: backend -> that local address, to the
 // port lbdp gave the flow. lbdp does not say which; the generator assumes what one worker
-// with one local address does when flows are created in flow order: flow i gets local
-// port 1024 + i (kFullnatFirstPort; dataplane/worker.cpp, new_flow). Hence `local` needs
-// mix=established (its SYNs come once, in flow order) and at most kFullnatPorts flows.
+// with one local address does when flows are created in flow order: flow i gets that
+// worker's i-th port (fullnat_local_port(i, 1, 0), dataplane/fullnat_ports.hpp: 1024 + i).
+// Hence `local` needs mix=established (its SYNs come once, in flow order) and at most
+// fullnat_port_count(1, 0) flows.
 // Where the prediction is wrong, lbdp drops a reply (no_flow) or, when it names another
 // flow's port, sends it to that flow's client; the pipeline tests check for both.
 //
@@ -56,11 +57,6 @@ struct WorkloadSpec {
   uint8_t src_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
   uint8_t dst_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
 };
-
-// fullnat replies (`local`): flow i's local port, as one lbdp worker allocates them.
-constexpr uint16_t kFullnatFirstPort = 1024;
-constexpr uint32_t kFullnatPorts = 65536 - kFullnatFirstPort;
-inline uint16_t fullnat_local_port(uint64_t flow) { return static_cast<uint16_t>(kFullnatFirstPort + flow); }
 
 // Parses "key=value,key=value" (keys: flows ppf mix size pop zipf vips replies local seed);
 // nullopt with *error set on a bad key or value.
